@@ -1,0 +1,41 @@
+import pg from 'pg';
+
+export interface PgSettings {
+  pgUrl: string;
+  pgSchema: string;
+  /** Role assumed for the session (least privilege); empty keeps the login role. */
+  pgRole?: string;
+  poolSize?: number;
+  applicationName?: string;
+}
+
+const INT8_OID = 20;
+
+/**
+ * A pool whose sessions see only the deployment's schema and, by default, act as the
+ * least-privileged `agentos_service` role, which may INSERT and SELECT events but never
+ * UPDATE, DELETE or TRUNCATE them. int8 columns (positions, versions) come back as numbers; they
+ * stay below 2^53 for any realistic log.
+ */
+export function createPgPool(s: PgSettings): pg.Pool {
+  const options = [`-c search_path=${s.pgSchema}`];
+  if (s.pgRole) options.push(`-c role=${s.pgRole}`);
+  const pool = new pg.Pool({
+    connectionString: s.pgUrl,
+    max: s.poolSize ?? 4,
+    options: options.join(' '),
+    application_name: s.applicationName ?? 'agentos',
+    connectionTimeoutMillis: 3000,
+    idleTimeoutMillis: 30000,
+    keepAlive: true,
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID
+          ? (v: string) => Number(v)
+          : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle client losing its connection must not crash the process; the pool replaces it.
+  pool.on('error', () => undefined);
+  return pool;
+}
