@@ -14,7 +14,7 @@ const swc = [
   },
 ];
 
-const libs = ['contracts', 'event-store', 'messaging', 'observability', 'config', 'client'];
+const libs = ['contracts', 'event-store', 'messaging', 'observability', 'config', 'client', 'runtime', 'devstack'];
 
 const common = {
   extensionsToTreatAsEsm: ['.ts'],

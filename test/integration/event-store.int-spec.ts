@@ -79,7 +79,9 @@ describe('event store on real Postgres', () => {
   it('rejects a stale expected version with a typed conflict, and lets exactly one of two racers win', async () => {
     await appender.append(one('agent:race', 0, ev('Start', {})));
     const racers = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => new PgEventAppender(schema.servicePool).append(one('agent:race', 1, ev('Won', { i })))),
+      Array.from({ length: 8 }, (_, i) =>
+        new PgEventAppender(schema.servicePool).append(one('agent:race', 1, ev('Won', { i }))),
+      ),
     );
     const winners = racers.filter((r) => r.status === 'committed');
     const losers = racers.filter((r) => r.status === 'conflict');
@@ -95,7 +97,12 @@ describe('event store on real Postgres', () => {
       appends: [{ streamId: 'agent:c', expectedVersion: 'any', events: [ev('S', {})] }],
       conditions: [{ streamId: '$policy-test', version: 0 }],
     });
-    expect(stale).toEqual({ status: 'condition_failed', streamId: '$policy-test', expectedVersion: 0, actualVersion: 1 });
+    expect(stale).toEqual({
+      status: 'condition_failed',
+      streamId: '$policy-test',
+      expectedVersion: 0,
+      actualVersion: 1,
+    });
     const fresh = await appender.append({
       appends: [{ streamId: 'agent:c', expectedVersion: 'any', events: [ev('S', {})] }],
       conditions: [{ streamId: '$policy-test', version: 1 }],
@@ -160,7 +167,9 @@ describe('event store on real Postgres', () => {
         const a = new PgEventAppender(pools[w % pools.length]);
         for (let i = 0; i < perWriter; i++) {
           // mix single appends and small batches, several streams per writer
-          const batch = Array.from({ length: 1 + (i % 3) }, (_, k) => one(`agent:w${w}-${k}`, 'any', ev('Tick', { w, i, k })));
+          const batch = Array.from({ length: 1 + (i % 3) }, (_, k) =>
+            one(`agent:w${w}-${k}`, 'any', ev('Tick', { w, i, k })),
+          );
           const outs = await a.appendBatch(batch);
           for (const o of outs) if (o.status === 'committed') committed.push(...o.events.map((e) => e.position));
         }
@@ -186,7 +195,9 @@ describe('event store on real Postgres', () => {
       await expect(pool.query(`UPDATE events SET data = '{"x":2}' WHERE stream_id = 'agent:imm'`)).rejects.toThrow(
         /append-only|permission denied/,
       );
-      await expect(pool.query(`DELETE FROM events WHERE stream_id = 'agent:imm'`)).rejects.toThrow(/append-only|permission denied/);
+      await expect(pool.query(`DELETE FROM events WHERE stream_id = 'agent:imm'`)).rejects.toThrow(
+        /append-only|permission denied/,
+      );
       await expect(pool.query(`TRUNCATE events`)).rejects.toThrow(/append-only|permission denied/);
     }
     // the service role lacks the rights altogether

@@ -49,8 +49,7 @@ export function loadConfig(service: string, env: NodeJS.ProcessEnv = process.env
     httpPort: int(env.AGENTOS_HTTP_PORT, DEFAULT_HTTP_PORTS[service] ?? 0, 'AGENTOS_HTTP_PORT'),
     logLevel: env.AGENTOS_LOG_LEVEL || env.LOG_LEVEL || 'info',
     logFormat:
-      (env.AGENTOS_LOG_FORMAT as 'json' | 'pretty') ||
-      (production || !process.stdout.isTTY ? 'json' : 'pretty'),
+      (env.AGENTOS_LOG_FORMAT as 'json' | 'pretty') || (production || !process.stdout.isTTY ? 'json' : 'pretty'),
     maxRequestBytes: int(env.AGENTOS_MAX_REQUEST_BYTES, 256 * 1024, 'AGENTOS_MAX_REQUEST_BYTES'),
     failClosed: bool(env.AGENTOS_FAIL_CLOSED, false),
   };

@@ -1,1 +1,3 @@
-export const X = 1;
+export * from './error-codes.js';
+export * from './recorder-api.js';
+export * from './subjects.js';

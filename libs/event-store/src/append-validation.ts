@@ -31,7 +31,8 @@ export function validateAppendRequest(req: AppendRequest): string | null {
       if (ids.has(id)) return `eventId ${e.eventId} appears twice`;
       ids.add(id);
       if (typeof e.type !== 'string' || !TYPE.test(e.type)) return `invalid event type '${String(e.type)}'`;
-      if (!Number.isSafeInteger(e.schemaVersion) || e.schemaVersion < 1) return 'schemaVersion must be a positive integer';
+      if (!Number.isSafeInteger(e.schemaVersion) || e.schemaVersion < 1)
+        return 'schemaVersion must be a positive integer';
       if (e.data === undefined) return 'event data is required';
       const key = e.idempotencyKey;
       if (key !== undefined && key !== null) {
@@ -39,7 +40,10 @@ export function validateAppendRequest(req: AppendRequest): string | null {
           return 'invalid idempotencyKey';
         }
       }
-      if (e.metadata !== undefined && (typeof e.metadata !== 'object' || e.metadata === null || Array.isArray(e.metadata))) {
+      if (
+        e.metadata !== undefined &&
+        (typeof e.metadata !== 'object' || e.metadata === null || Array.isArray(e.metadata))
+      ) {
         return 'metadata must be an object';
       }
     }

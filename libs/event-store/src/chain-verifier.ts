@@ -72,7 +72,12 @@ export async function verifyChain(pool: pg.Pool, o: VerifyOptions = {}): Promise
     for (const r of rows.rows) {
       if (r.position !== expected) return report(false, checked, { position: expected, reason: 'missing' });
       if (r.prev_hash !== running) {
-        return report(false, checked, { position: r.position, reason: 'prev_hash_mismatch', expected: running, actual: r.prev_hash });
+        return report(false, checked, {
+          position: r.position,
+          reason: 'prev_hash_mismatch',
+          expected: running,
+          actual: r.prev_hash,
+        });
       }
       const recomputed = eventHash({
         position: r.position,
@@ -88,7 +93,12 @@ export async function verifyChain(pool: pg.Pool, o: VerifyOptions = {}): Promise
         prevHash: r.prev_hash,
       });
       if (recomputed !== r.hash) {
-        return report(false, checked, { position: r.position, reason: 'hash_mismatch', expected: recomputed, actual: r.hash });
+        return report(false, checked, {
+          position: r.position,
+          reason: 'hash_mismatch',
+          expected: recomputed,
+          actual: r.hash,
+        });
       }
       running = r.hash;
       checked += 1;

@@ -190,7 +190,9 @@ export class PgEventAppender {
 
       for (const p of prepared) {
         const matches = p.events.map(
-          (e) => byId.get(e.eventId) ?? (e.idempotencyKey !== null ? byKey.get(keyOf(e.streamId, e.idempotencyKey)) : undefined),
+          (e) =>
+            byId.get(e.eventId) ??
+            (e.idempotencyKey !== null ? byKey.get(keyOf(e.streamId, e.idempotencyKey)) : undefined),
         );
         if (matches.some(Boolean)) {
           staged.push({
@@ -244,7 +246,10 @@ export class PgEventAppender {
           byId.set(e.eventId, c);
           if (e.idempotencyKey !== null) byKey.set(keyOf(e.streamId, e.idempotencyKey), c);
         }
-        staged.push({ index: p.index, outcome: { status: 'committed', duplicate: false, events: committed, recordedAt } });
+        staged.push({
+          index: p.index,
+          outcome: { status: 'committed', duplicate: false, events: committed, recordedAt },
+        });
       }
 
       if (cols.position.length > 0) {

@@ -68,9 +68,10 @@ export class PgEventReader {
 
   async findByEventIds(eventIds: string[]): Promise<RecordedEvent[]> {
     if (eventIds.length === 0) return [];
-    const r = await this.pool.query(`SELECT ${COLUMNS} FROM events WHERE event_id = ANY($1::uuid[]) ORDER BY position`, [
-      eventIds,
-    ]);
+    const r = await this.pool.query(
+      `SELECT ${COLUMNS} FROM events WHERE event_id = ANY($1::uuid[]) ORDER BY position`,
+      [eventIds],
+    );
     return r.rows.map(toRecordedEvent);
   }
 

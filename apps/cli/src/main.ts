@@ -1,0 +1,26 @@
+import 'reflect-metadata';
+import { Command } from 'commander';
+import { registerBench } from './commands/bench.command.js';
+import { registerMigrate } from './commands/migrate.command.js';
+import { CliOutput } from './output.js';
+
+const out = new CliOutput();
+const program = new Command()
+  .name('agentos')
+  .description('Agent OS command line: operations, policy, audit and benchmarks')
+  .option('--json', 'machine-readable output (JSON, or JSON lines for streams)')
+  .hook('preAction', (cmd) => {
+    out.json = Boolean(cmd.optsWithGlobals().json);
+  });
+
+registerMigrate(program, out);
+registerBench(program, out);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  const message = err instanceof Error ? err.message : String(err);
+  if (out.json) process.stdout.write(JSON.stringify({ error: { message } }) + '\n');
+  else process.stderr.write(`agentos: ${message}\n`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,4 @@
+import { bootstrapService } from '#runtime';
+import { KernelModule } from './kernel.module.js';
+
+await bootstrapService({ service: 'kernel', module: (rt) => KernelModule.forRoot(rt) });

@@ -1,0 +1,166 @@
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import type pino from 'pino';
+import { Subjects } from '#contracts';
+import { EventStoreUnavailableError, PgEventAppender, type AppendOutcome, type AppendRequest } from '#event-store';
+import { NatsRpcClient } from '#messaging';
+import { Metrics } from '#observability';
+import { ROOT_LOGGER } from '#runtime';
+
+interface Pending {
+  request: AppendRequest;
+  events: number;
+  enqueuedAt: number;
+  resolve: (o: AppendOutcome) => void;
+  reject: (e: unknown) => void;
+}
+
+export interface GroupCommitSettings {
+  /** Most events in one transaction. */
+  maxBatchEvents: number;
+  /** Requests that waited this long before a transaction could take them are refused (-7). */
+  maxQueueWaitMs: number;
+  /** Queue length (events) beyond which new requests are refused at once (back-pressure). */
+  maxQueuedEvents: number;
+}
+
+export const GROUP_COMMIT_SETTINGS = Symbol('GROUP_COMMIT_SETTINGS');
+
+/**
+ * Group commit: requests that arrive while a transaction is running wait for the next one, which
+ * takes them all. Under load each transaction carries many events, so the cost of a commit
+ * (fsync) is shared; when idle a request is committed at once. One transaction at a time per
+ * recorder process; several recorder replicas serialise on the log head row.
+ */
+@Injectable()
+export class GroupCommitQueue implements OnModuleDestroy {
+  private queue: Pending[] = [];
+  private queuedEvents = 0;
+  private running = false;
+  private idle: Promise<void> = Promise.resolve();
+  private markIdle: () => void = () => undefined;
+
+  private readonly batchSize;
+  private readonly batchEvents;
+  private readonly commitSeconds;
+  private readonly queueWaitSeconds;
+  private readonly outcomes;
+
+  constructor(
+    private readonly appender: PgEventAppender,
+    private readonly rpc: NatsRpcClient,
+    @Inject(GROUP_COMMIT_SETTINGS) private readonly settings: GroupCommitSettings,
+    @Inject(Metrics) metrics: Metrics,
+    @Inject(ROOT_LOGGER) private readonly logger: pino.Logger,
+  ) {
+    this.batchSize = metrics.histogram(
+      'agentos_recorder_batch_requests',
+      'Append requests per transaction',
+      [],
+      [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+    );
+    this.batchEvents = metrics.histogram(
+      'agentos_recorder_batch_events',
+      'Events per transaction',
+      [],
+      [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+    );
+    this.commitSeconds = metrics.histogram(
+      'agentos_recorder_commit_seconds',
+      'Duration of one group-commit transaction',
+    );
+    this.queueWaitSeconds = metrics.histogram(
+      'agentos_recorder_queue_wait_seconds',
+      'Time an append waited for its transaction',
+    );
+    this.outcomes = metrics.counter('agentos_recorder_appends_total', 'Append requests by outcome', ['outcome']);
+  }
+
+  submit(request: AppendRequest): Promise<AppendOutcome> {
+    const events = countEvents(request);
+    if (this.queuedEvents + events > this.settings.maxQueuedEvents) {
+      this.outcomes.inc({ outcome: 'overloaded' });
+      return Promise.reject(new EventStoreUnavailableError('recorder overloaded: too many appends queued'));
+    }
+    return new Promise<AppendOutcome>((resolve, reject) => {
+      this.queue.push({ request, events, enqueuedAt: performance.now(), resolve, reject });
+      this.queuedEvents += events;
+      if (!this.running) void this.run();
+    });
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    this.idle = new Promise((r) => (this.markIdle = r));
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.takeBatch();
+        if (batch.length === 0) continue;
+        const started = performance.now();
+        try {
+          const outcomes = await this.appender.appendBatch(batch.map((p) => p.request));
+          let last = 0;
+          batch.forEach((p, i) => {
+            const o = outcomes[i];
+            this.outcomes.inc({ outcome: o.status === 'committed' && o.duplicate ? 'duplicate' : o.status });
+            if (o.status === 'committed') last = Math.max(last, ...o.events.map((e) => e.position));
+            p.resolve(o);
+          });
+          if (last > 0) this.rpc.publish(Subjects.eventsAppended, { position: last });
+        } catch (err) {
+          this.outcomes.inc({ outcome: 'unavailable' }, batch.length);
+          this.logger.warn({ err: (err as Error).message, requests: batch.length }, 'group commit failed');
+          for (const p of batch) p.reject(err);
+        } finally {
+          this.commitSeconds.observe((performance.now() - started) / 1000);
+        }
+      }
+    } finally {
+      this.running = false;
+      this.markIdle();
+    }
+  }
+
+  private takeBatch(): Pending[] {
+    const batch: Pending[] = [];
+    let events = 0;
+    const now = performance.now();
+    while (this.queue.length > 0) {
+      const next = this.queue[0];
+      if (batch.length > 0 && events + next.events > this.settings.maxBatchEvents) break;
+      this.queue.shift();
+      this.queuedEvents -= next.events;
+      const waited = now - next.enqueuedAt;
+      this.queueWaitSeconds.observe(waited / 1000);
+      if (waited > this.settings.maxQueueWaitMs) {
+        // The caller may already have given up; never commit something it was told failed.
+        this.outcomes.inc({ outcome: 'expired' });
+        next.reject(
+          new EventStoreUnavailableError(`append waited ${Math.round(waited)} ms for Postgres; not recorded`),
+        );
+        continue;
+      }
+      batch.push(next);
+      events += next.events;
+    }
+    if (batch.length) {
+      this.batchSize.observe(batch.length);
+      this.batchEvents.observe(events);
+    }
+    return batch;
+  }
+
+  /** Waits until everything queued has been committed or refused. */
+  async flush(): Promise<void> {
+    while (this.running || this.queue.length > 0) await this.idle;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.flush();
+  }
+}
+
+function countEvents(r: AppendRequest): number {
+  let n = 0;
+  for (const a of r?.appends ?? []) n += Array.isArray(a?.events) ? a.events.length : 0;
+  return Math.max(1, n);
+}

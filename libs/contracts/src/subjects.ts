@@ -1,0 +1,28 @@
+/**
+ * NATS subjects, written with the protocol's first token `agentos`; a deployment with another
+ * AGENTOS_SUBJECT_PREFIX has it substituted by the transport and the clients.
+ *
+ * `agentos.v1.syscall|signal|tool|admin.*` are the public contract (shared/PROTOCOL.md);
+ * `agentos.v1.recorder|policy|audit.*` are the documented operator APIs (docs/subjects.md);
+ * `agentos.internal.*` are between services and may change without notice.
+ */
+export const Subjects = {
+  syscall: (agentId: string) => `agentos.v1.syscall.${agentId}`,
+  syscallAll: 'agentos.v1.syscall.*',
+  signal: (agentId: string) => `agentos.v1.signal.${agentId}`,
+  tool: (name: string) => `agentos.v1.tool.${name}`,
+
+  adminAgentsCreate: 'agentos.v1.admin.agents.create',
+  adminAgentsGet: 'agentos.v1.admin.agents.get',
+  adminAgentsSignal: 'agentos.v1.admin.agents.signal',
+  adminToolsRegister: 'agentos.v1.admin.tools.register',
+
+  recorderAppend: 'agentos.v1.recorder.append',
+  recorderReadStream: 'agentos.v1.recorder.read.stream',
+  recorderReadAll: 'agentos.v1.recorder.read.all',
+  recorderHead: 'agentos.v1.recorder.head',
+  recorderVerify: 'agentos.v1.recorder.verify',
+  recorderHealth: 'agentos.v1.recorder.health',
+  /** Published (no reply) after every commit: `{position}`. A hint for followers, not a guarantee. */
+  eventsAppended: 'agentos.v1.events.appended',
+} as const;

@@ -1,0 +1,2 @@
+export * from './local-stack.js';
+export * from './service-process.js';

@@ -1,0 +1,114 @@
+import { Logger } from '@nestjs/common';
+import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import { isObservable, lastValueFrom } from 'rxjs';
+import { NatsRequestContext } from './nats-request.context.js';
+import { withSubjectPrefix } from './subjects.js';
+
+export interface RawNatsTransportOptions {
+  /** Subject prefix of this deployment (see withSubjectPrefix). */
+  subjectPrefix: string;
+  /** Queue group for handlers that do not name one: replicas of a service share the work. */
+  defaultQueue?: string;
+  /** How long close() waits for requests in flight before giving up on them. */
+  drainTimeoutMs?: number;
+  /** Reply for a handler failure that no exception filter turned into a reply. */
+  fallbackReply?: (err: unknown) => unknown;
+}
+
+/**
+ * A NestJS transport strategy for the public wire protocol: plain JSON bodies in and out, no
+ * NestJS packet envelope, so any NATS client in any language can call `request(subject, json)`.
+ * Handlers are the usual `@MessagePattern(subject, { queue })` methods; bodies arrive as raw bytes
+ * (a pipe parses them) and the handler's value is the reply. Every request gets a reply: a failure
+ * no exception filter handled becomes `fallbackReply`. close() stops new deliveries and waits for
+ * the requests in flight (graceful drain).
+ */
+export class RawNatsTransport extends Server implements CustomTransportStrategy {
+  protected override readonly logger = new Logger('RawNatsTransport');
+  private readonly subscriptions: Subscription[] = [];
+  private inFlight = 0;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly options: RawNatsTransportOptions,
+  ) {
+    super();
+  }
+
+  listen(callback: (err?: unknown) => void): void {
+    try {
+      for (const [pattern, handler] of this.messageHandlers) {
+        const extras = (handler.extras ?? {}) as { queue?: string };
+        const subject = withSubjectPrefix(pattern, this.options.subjectPrefix);
+        const queue = extras.queue ?? this.options.defaultQueue;
+        const sub = this.nc.subscribe(subject, {
+          queue,
+          callback: (err, msg) => {
+            if (err) {
+              this.logger.error(`subscription ${subject} failed: ${err.message}`);
+              return;
+            }
+            void this.handle(pattern, msg);
+          },
+        });
+        this.subscriptions.push(sub);
+      }
+      callback();
+    } catch (err) {
+      callback(err);
+    }
+  }
+
+  /** Requests received and not yet answered. */
+  get pending(): number {
+    return this.inFlight;
+  }
+
+  private async handle(pattern: string, msg: Msg): Promise<void> {
+    const receivedAt = performance.now();
+    const handler = this.getHandlerByPattern(pattern);
+    this.inFlight += 1;
+    try {
+      if (!handler) return;
+      const ctx = new NatsRequestContext([msg.subject, msg.headers, receivedAt]);
+      let result: unknown = await handler(msg.data, ctx);
+      if (isObservable(result)) result = await lastValueFrom(result, { defaultValue: null });
+      if (msg.reply) msg.respond(JSON.stringify(result ?? null));
+    } catch (err) {
+      this.logger.error(`handler for ${msg.subject} failed: ${(err as Error)?.stack ?? String(err)}`);
+      if (msg.reply) {
+        const fallback = this.options.fallbackReply?.(err) ?? {
+          error: { code: -4, message: (err as Error)?.message ?? 'internal error' },
+        };
+        try {
+          msg.respond(JSON.stringify(fallback));
+        } catch {
+          // connection closed: nothing left to tell the caller
+        }
+      }
+    } finally {
+      this.inFlight -= 1;
+      if (this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.subscriptions.splice(0).map((s) => s.drain().catch(() => undefined)));
+    if (this.inFlight > 0) {
+      await Promise.race([
+        new Promise<void>((r) => this.idleWaiters.push(r)),
+        new Promise<void>((r) => setTimeout(r, this.options.drainTimeoutMs ?? 10_000).unref()),
+      ]);
+    }
+  }
+
+  on(): never {
+    throw new Error('RawNatsTransport has no events to listen to');
+  }
+
+  unwrap<T>(): T {
+    return this.nc as T;
+  }
+}

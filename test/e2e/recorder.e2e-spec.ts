@@ -1,0 +1,238 @@
+import { randomUUID } from 'node:crypto';
+import { connect } from '@nats-io/transport-node';
+import { Subjects } from '#contracts';
+import { LocalStack } from '#devstack';
+import { createPgPool, verifyChain, type AppendOutcome, type RecordedEvent } from '#event-store';
+import { PrivateNatsServer } from '../support/private-nats-server.js';
+import { TcpProxy, pgTarget } from '../support/tcp-proxy.js';
+import { TEST_PG_URL, uniqueName } from '../support/test-env.js';
+import { startTestStack, type TestStack } from '../support/test-stack.js';
+
+function appendBody(streamId: string, expectedVersion: number | 'any', n = 1, key?: string) {
+  return {
+    appends: [
+      {
+        streamId,
+        expectedVersion,
+        events: Array.from({ length: n }, (_, i) => ({
+          eventId: randomUUID(),
+          type: 'TestEvent',
+          schemaVersion: 1,
+          data: { i },
+          metadata: { service: 'e2e' },
+          ...(key && i === 0 ? { idempotencyKey: key } : {}),
+        })),
+      },
+    ],
+  };
+}
+
+describe('recorder over real NATS and Postgres', () => {
+  let t: TestStack;
+
+  beforeAll(async () => {
+    t = await startTestStack({ services: ['recorder'] });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('appends over NATS and replies with the committed positions', async () => {
+    const r = await t.request<AppendOutcome>(Subjects.recorderAppend, appendBody('agent:rt', 0, 3));
+    expect(r.status).toBe('committed');
+    if (r.status !== 'committed') return;
+    expect(r.events.map((e) => e.streamVersion)).toEqual([1, 2, 3]);
+    // committed before the reply: a reader sees it at once
+    const read = await t.request<{ events: RecordedEvent[] }>(Subjects.recorderReadStream, { streamId: 'agent:rt' });
+    expect(read.events.map((e) => e.position)).toEqual(r.events.map((e) => e.position));
+  });
+
+  it('answers conflicts and idempotent retries as outcomes', async () => {
+    await t.request(Subjects.recorderAppend, appendBody('agent:occ', 0));
+    const conflict = await t.request<AppendOutcome>(Subjects.recorderAppend, appendBody('agent:occ', 0));
+    expect(conflict).toEqual({ status: 'conflict', streamId: 'agent:occ', expectedVersion: 0, actualVersion: 1 });
+
+    const first = await t.request<AppendOutcome>(Subjects.recorderAppend, appendBody('agent:occ', 'any', 1, 'k1'));
+    const retry = await t.request<AppendOutcome>(Subjects.recorderAppend, appendBody('agent:occ', 'any', 1, 'k1'));
+    expect(retry).toMatchObject({ status: 'committed', duplicate: true });
+    if (first.status === 'committed' && retry.status === 'committed') {
+      expect(retry.events[0].position).toBe(first.events[0].position);
+    }
+  });
+
+  it('queries by global position range and reports the head', async () => {
+    const head = await t.request<{ position: number; hash: string }>(Subjects.recorderHead, {});
+    const all = await t.request<{ events: RecordedEvent[] }>(Subjects.recorderReadAll, {
+      after: 0,
+      toPosition: head.position,
+    });
+    expect(all.events.map((e) => e.position)).toEqual(Array.from({ length: head.position }, (_, i) => i + 1));
+    const page = await t.request<{ events: RecordedEvent[] }>(Subjects.recorderReadAll, { after: 2, limit: 2 });
+    expect(page.events.map((e) => e.position)).toEqual([3, 4]);
+    const verify = await t.request<{ ok: boolean; checked: number }>(Subjects.recorderVerify, {});
+    expect(verify).toMatchObject({ ok: true, checked: head.position });
+  });
+
+  it('answers bad input with an error code and stays up', async () => {
+    expect(await t.requestRaw(Subjects.recorderAppend, '{not json')).toEqual({
+      error: { code: -5, message: 'body is not valid UTF-8 JSON' },
+    });
+    expect(await t.requestRaw(Subjects.recorderAppend, '[1,2]')).toMatchObject({ error: { code: -5 } });
+    expect(await t.request(Subjects.recorderAppend, { appends: [] })).toMatchObject({ status: 'rejected' });
+    expect(
+      await t.request(Subjects.recorderAppend, { appends: [{ streamId: 'a', expectedVersion: -3, events: [] }] }),
+    ).toMatchObject({
+      status: 'rejected',
+    });
+    expect(await t.request(Subjects.recorderReadAll, { limit: 'lots' })).toMatchObject({ error: { code: -5 } });
+    expect(await t.requestRaw(Subjects.recorderAppend, 'x'.repeat(300 * 1024))).toMatchObject({ error: { code: -5 } });
+    const ok = await t.request<AppendOutcome>(Subjects.recorderAppend, appendBody('agent:after-bad', 0));
+    expect(ok.status).toBe('committed');
+  });
+
+  it('group-commits concurrent appends: many events share a transaction', async () => {
+    const before = await metric(t.stack.running('recorder')[0].httpPort, 'agentos_recorder_batch_events');
+    const outs = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        t.request<AppendOutcome>(Subjects.recorderAppend, appendBody(`agent:gc${i % 20}`, 'any')),
+      ),
+    );
+    expect(outs.every((o) => o.status === 'committed')).toBe(true);
+    const after = await metric(t.stack.running('recorder')[0].httpPort, 'agentos_recorder_batch_events');
+    const events = after.sum - before.sum;
+    const transactions = after.count - before.count;
+    expect(events).toBe(200);
+    expect(transactions).toBeLessThan(200);
+  });
+});
+
+describe('recorder failures', () => {
+  it('replies -7 while Postgres is unreachable, writes nothing, and recovers without a restart', async () => {
+    const target = pgTarget(TEST_PG_URL);
+    const proxy = new TcpProxy(target.host, target.port);
+    await proxy.start();
+    const t = await startTestStack({ pgUrl: target.via(proxy.port) });
+    try {
+      await t.stack.start('recorder');
+      const ok = await t.request<AppendOutcome>(Subjects.recorderAppend, appendBody('agent:pgdown', 0));
+      expect(ok.status).toBe('committed');
+
+      await proxy.cut();
+      const during = await Promise.all(
+        Array.from({ length: 10 }, () =>
+          t.request<Record<string, any>>(Subjects.recorderAppend, appendBody('agent:pgdown', 'any')),
+        ),
+      );
+      for (const r of during) expect(r.error).toMatchObject({ code: -7 });
+
+      await proxy.restore();
+      let recovered: AppendOutcome | undefined;
+      for (let i = 0; i < 50 && recovered?.status !== 'committed'; i++) {
+        const r = await t.request<AppendOutcome & { error?: unknown }>(
+          Subjects.recorderAppend,
+          appendBody('agent:pgdown', 1),
+        );
+        if (!r.error) recovered = r;
+        else await new Promise((res) => setTimeout(res, 200));
+      }
+      // expectedVersion 1 succeeded: none of the failed appends left anything behind
+      expect(recovered).toMatchObject({ status: 'committed', events: [{ streamVersion: 2 }] });
+      expect(t.stack.running('recorder')).toHaveLength(1);
+      const pool = createPgPool({ pgUrl: TEST_PG_URL, pgSchema: t.schema, pgRole: '' });
+      expect((await verifyChain(pool)).ok).toBe(true);
+      await pool.end();
+    } finally {
+      await t.close();
+      await proxy.close();
+    }
+  });
+
+  it('reconnects to NATS on its own after the NATS server restarts', async () => {
+    const nats = new PrivateNatsServer();
+    await nats.start();
+    const t = await startTestStack({ natsUrl: nats.url });
+    try {
+      await t.stack.start('recorder');
+      expect((await t.request<AppendOutcome>(Subjects.recorderAppend, appendBody('agent:natsdown', 0))).status).toBe(
+        'committed',
+      );
+      await nats.stop();
+      await new Promise((r) => setTimeout(r, 500));
+      await nats.start(nats.port);
+      let r: AppendOutcome | undefined;
+      for (let i = 0; i < 100 && !r; i++) {
+        try {
+          r = await t.request<AppendOutcome>(Subjects.recorderAppend, appendBody('agent:natsdown', 1), 1000);
+        } catch {
+          await new Promise((res) => setTimeout(res, 100));
+        }
+      }
+      expect(r).toMatchObject({ status: 'committed', events: [{ streamVersion: 2 }] });
+    } finally {
+      await t.close();
+      await nats.stop();
+    }
+  });
+
+  it('keeps every acknowledged append when killed with SIGKILL mid-load, and drains in-flight appends on SIGTERM', async () => {
+    const schema = uniqueName('e2e_kill').toLowerCase();
+    const prefix = uniqueName('tk').replace(/_/g, '-');
+    const stack = await LocalStack.create({
+      pgUrl: TEST_PG_URL,
+      natsUrl: 'nats://127.0.0.1:4222',
+      schema,
+      subjectPrefix: prefix,
+    });
+    const nc = await connect({ servers: 'nats://127.0.0.1:4222' });
+    const subject = `${prefix}.v1.recorder.append`;
+    const acked = new Set<string>();
+    try {
+      const victim = await stack.start('recorder');
+      let stop = false;
+      const load = Promise.all(
+        Array.from({ length: 32 }, async (_, w) => {
+          while (!stop) {
+            const body = appendBody(`agent:k${w}`, 'any');
+            try {
+              const r = (await nc.request(subject, JSON.stringify(body), { timeout: 2000 })).json<AppendOutcome>();
+              if (r.status === 'committed') acked.add(body.appends[0].events[0].eventId);
+            } catch {
+              await new Promise((res) => setTimeout(res, 20));
+            }
+          }
+        }),
+      );
+      await new Promise((r) => setTimeout(r, 800));
+      await victim.kill();
+      const ackedAtKill = acked.size;
+      await stack.start('recorder');
+      await new Promise((r) => setTimeout(r, 800));
+      // graceful stop under load: every request it took gets its reply, exit code 0
+      const second = stack.running('recorder')[0];
+      const code = await second.stop();
+      stop = true;
+      await load;
+      expect(code).toBe(0);
+      expect(ackedAtKill).toBeGreaterThan(0);
+
+      const pool = createPgPool({ pgUrl: TEST_PG_URL, pgSchema: schema, pgRole: '' });
+      const ids = new Set(
+        (await pool.query('SELECT event_id::text AS id FROM events')).rows.map((r) => r.id as string),
+      );
+      const lost = [...acked].filter((id) => !ids.has(id));
+      expect(lost).toEqual([]);
+      expect((await verifyChain(pool)).ok).toBe(true);
+      await pool.end();
+    } finally {
+      await nc.close();
+      await stack.destroy();
+    }
+  });
+});
+
+async function metric(port: number, name: string): Promise<{ sum: number; count: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const sum = Number(new RegExp(`^${name}_sum\\{[^}]*\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  const count = Number(new RegExp(`^${name}_count\\{[^}]*\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { sum, count };
+}
