@@ -14,7 +14,7 @@ const swc = [
   },
 ];
 
-const libs = ['contracts', 'event-store', 'messaging', 'observability', 'config', 'client', 'runtime', 'devstack'];
+const libs = ['contracts', 'event-store', 'messaging', 'observability', 'config', 'client', 'runtime', 'devstack', 'vfs-core', 'policy-engine', 'agent-state'];
 
 const common = {
   extensionsToTreatAsEsm: ['.ts'],

@@ -1,0 +1,112 @@
+import type { SignalName } from '../protocol/signals.js';
+import type { SyscallName } from '../protocol/syscalls.js';
+
+/**
+ * Event schemas. A shipped event's meaning never changes: a new meaning gets a new schema
+ * version (or a new type) and the reducers keep folding the old ones.
+ */
+export const EventTypes = {
+  AgentCreated: 'AgentCreated',
+  AgentDestroyed: 'AgentDestroyed',
+  SyscallRecorded: 'SyscallRecorded',
+  SignalDelivered: 'SignalDelivered',
+  ToolRegistered: 'ToolRegistered',
+  PolicyApplied: 'PolicyApplied',
+} as const;
+
+export type LifecycleState = 'running' | 'stopped' | 'terminated';
+
+/** AgentCreated v1: first event of every agent stream. */
+export interface AgentCreatedV1 {
+  agentId: string;
+  role: string;
+  at: string;
+}
+
+/** AgentDestroyed v1: an operator ended the agent (ring 0). */
+export interface AgentDestroyedV1 {
+  agentId: string;
+  reason: string;
+  at: string;
+}
+
+/** The policy decision recorded with every syscall (invariant 7: recorded, never re-decided). */
+export interface DecisionV1 {
+  allowed: boolean;
+  /** permissive: no policy applied yet; fail_closed: denied because none is; policy: a policy version decided; skipped: never reached the policy stage. */
+  mode: 'permissive' | 'fail_closed' | 'policy' | 'skipped';
+  action: string | null;
+  policyVersion: number | null;
+  rule: string | null;
+  reason: string | null;
+  /** allowed only because the matching rule audits instead of enforcing (shadow mode). */
+  shadow: boolean;
+  /** kill | deny | audit, when not allowed or shadowed. */
+  onViolation: 'kill' | 'deny' | 'audit' | null;
+}
+
+export interface SyscallResultV1 {
+  success: boolean;
+  returnValue: unknown;
+  errorCode: number | null;
+  errorMessage: string | null;
+}
+
+/** State changes a syscall caused in the VFS, recorded so that replay never re-derives them. */
+export type VfsEffectV1 =
+  | { op: 'write'; path: string; mode: 'w' | 'a'; encoding: 'utf8' | 'base64'; bytes: number }
+  | { op: 'open'; path: string; mode: 'r' | 'w' | 'a'; fd: number }
+  | { op: 'close'; fd: number };
+
+/** Other state changes of a syscall (signals sent to self are separate SignalDelivered events). */
+export type KernelEffectV1 =
+  | { op: 'exit'; code: number }
+  | { op: 'sigaction'; signal: SignalName; disposition: Disposition }
+  | { op: 'sigprocmask'; blocked: SignalName[] };
+
+export type Disposition = 'default' | 'ignore' | 'handle';
+
+/** SyscallRecorded v1: one per syscall of a registered agent, allowed, denied or failed. */
+export interface SyscallRecordedV1 {
+  requestId: string;
+  /** As requested; may be an unknown name (then errorCode is -5). */
+  syscall: SyscallName | string;
+  args: Record<string, unknown>;
+  decision: DecisionV1;
+  result: SyscallResultV1;
+  vfs?: VfsEffectV1;
+  kernel?: KernelEffectV1;
+  /** Lifecycle after this syscall (and the signals it caused to the caller), when it changed. */
+  transition?: LifecycleState;
+  /** Kernel time of the decision: the only clock replay ever uses. */
+  at: string;
+  executionTimeMs: number;
+}
+
+export type SignalOutcome =
+  | 'default' // default action applied (see transition)
+  | 'blocked' // queued until unblocked
+  | 'ignored' // disposition ignore
+  | 'handled' // left to the agent's own handler (published only)
+  | 'escalated' // SIGPOLICY / SIGTRUST: followed by SIGKILL
+  | 'unblocked'; // a queued signal delivered on SYS_SIGPROCMASK (then acted on as `default`/`handled`/...)
+
+/** SignalDelivered v1: on the target agent's stream. */
+export interface SignalDeliveredV1 {
+  signal: SignalName;
+  number: number;
+  source: string;
+  reason: string;
+  outcome: SignalOutcome;
+  /** For a queued signal delivered later: true (it leaves the pending queue). */
+  fromPending?: boolean;
+  transition?: LifecycleState;
+  at: string;
+}
+
+/** ToolRegistered v1 on the `$tools` stream. */
+export interface ToolRegisteredV1 {
+  name: string;
+  description: string | null;
+  at: string;
+}
