@@ -27,6 +27,8 @@ const common = {
 };
 
 export default {
+  // A global option (Jest ignores it per project): long enough for end-to-end tests that restart services.
+  testTimeout: 120000,
   projects: [
     {
       ...common,
@@ -37,13 +39,11 @@ export default {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.int-spec.ts'],
-      testTimeout: 120000,
     },
     {
       ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'],
-      testTimeout: 120000,
     },
   ],
 };

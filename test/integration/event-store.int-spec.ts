@@ -127,6 +127,35 @@ describe('event store on real Postgres', () => {
     expect(other.status === 'committed' && !other.duplicate).toBe(true);
   });
 
+  it('treats a retry whose keyed event was recorded as a duplicate, even with fresh unkeyed events', async () => {
+    const first = await appender.append({
+      appends: [
+        {
+          streamId: 'agent:mixed',
+          expectedVersion: 0,
+          events: [ev('Syscall', {}, { idempotencyKey: 'req-9' }), ev('Signal', {})],
+        },
+        { streamId: 'agent:mixed-target', expectedVersion: 0, events: [ev('Signal', {})] },
+      ],
+    });
+    const retry = await appender.append({
+      appends: [
+        {
+          streamId: 'agent:mixed',
+          expectedVersion: 2,
+          events: [ev('Syscall', {}, { idempotencyKey: 'req-9' }), ev('Signal', {})],
+        },
+        { streamId: 'agent:mixed-target', expectedVersion: 1, events: [ev('Signal', {})] },
+      ],
+    });
+    expect(first.status).toBe('committed');
+    expect(retry).toMatchObject({ status: 'committed', duplicate: true });
+    if (first.status !== 'committed' || retry.status !== 'committed') return;
+    expect(retry.events).toEqual([first.events[0]]);
+    expect(await reader.streamVersion('agent:mixed')).toBe(2);
+    expect(await reader.streamVersion('agent:mixed-target')).toBe(1);
+  });
+
   it('deduplicates a retried request inside one group commit batch', async () => {
     const e = ev('W', {}, { idempotencyKey: 'same-batch' });
     const outs = await appender.appendBatch([one('agent:batchdup', 'any', e), one('agent:batchdup', 'any', { ...e })]);

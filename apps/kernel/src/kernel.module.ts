@@ -1,12 +1,64 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { PostgresModule, RuntimeModule, type Runtime } from '#runtime';
+import type pg from 'pg';
+import { PgEventReader } from '#event-store';
+import { CommittedEventsFeed, PG_POOL, PostgresModule, RuntimeModule, type Runtime } from '#runtime';
+import { AgentAdminController } from './agents/agent-admin.controller.js';
+import { AgentAdminService } from './agents/agent-admin.service.js';
+import { AgentStateCache, SNAPSHOT_SETTINGS, type SnapshotSettings } from './agents/agent-state.cache.js';
+import { KernelMetrics } from './metrics/kernel-metrics.js';
+import { KernelStatsService } from './metrics/kernel-stats.service.js';
+import { PolicyGate } from './policy/policy-gate.service.js';
+import { RECORDER_CLIENT_SETTINGS, RecorderClient, type RecorderClientSettings } from './recording/recorder.client.js';
+import { SignalPublisher } from './signals/signal-publisher.service.js';
+import { PolicyQueryHandlers } from './syscalls/handlers/policy-query.handlers.js';
+import { ProcessHandlers } from './syscalls/handlers/process.handlers.js';
+import { SignalHandlers } from './syscalls/handlers/signal.handlers.js';
+import { VfsHandler } from './syscalls/handlers/vfs.handler.js';
+import { SyscallController } from './syscalls/syscall.controller.js';
+import { SyscallService } from './syscalls/syscall.service.js';
+import { VfsClient } from './syscalls/vfs.client.js';
+import { TOOL_SETTINGS, ToolInvoker, type ToolSettings } from './tools/tool-invoker.service.js';
+import { ToolRegistry } from './tools/tool-registry.service.js';
 
 @Module({})
 export class KernelModule {
   static forRoot(rt: Runtime): DynamicModule {
+    const env = process.env;
+    const snapshots: SnapshotSettings = {
+      enabled: (env.AGENTOS_SNAPSHOTS ?? 'on') !== 'off',
+      every: Number(env.AGENTOS_SNAPSHOT_EVERY || 200),
+    };
+    const recorder: RecorderClientSettings = {
+      timeoutMs: Number(env.AGENTOS_RECORDER_TIMEOUT_MS || 10_000),
+      settleTimeoutMs: Number(env.AGENTOS_SETTLE_TIMEOUT_MS || 60_000),
+    };
+    const tools: ToolSettings = { timeoutMs: Number(env.AGENTOS_TOOL_TIMEOUT_MS || 10_000) };
     return {
       module: KernelModule,
       imports: [RuntimeModule.forRoot(rt), PostgresModule],
+      controllers: [SyscallController, AgentAdminController],
+      providers: [
+        { provide: SNAPSHOT_SETTINGS, useValue: snapshots },
+        { provide: RECORDER_CLIENT_SETTINGS, useValue: recorder },
+        { provide: TOOL_SETTINGS, useValue: tools },
+        { provide: PgEventReader, inject: [PG_POOL], useFactory: (pool: pg.Pool) => new PgEventReader(pool) },
+        CommittedEventsFeed,
+        AgentStateCache,
+        RecorderClient,
+        PolicyGate,
+        ToolRegistry,
+        ToolInvoker,
+        SignalPublisher,
+        VfsClient,
+        VfsHandler,
+        SignalHandlers,
+        ProcessHandlers,
+        PolicyQueryHandlers,
+        KernelMetrics,
+        KernelStatsService,
+        SyscallService,
+        AgentAdminService,
+      ],
     };
   }
 }

@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { PgEventAppender, PgEventReader } from '#event-store';
 import { PG_POOL, PostgresModule, RuntimeModule, type Runtime } from '#runtime';
 import { AppendController } from './append/append.controller.js';
+import { CommittedEventsPublisher } from './append/committed-events.publisher.js';
 import { GROUP_COMMIT_SETTINGS, GroupCommitQueue, type GroupCommitSettings } from './append/group-commit.queue.js';
 import { QueryController } from './query/query.controller.js';
 
@@ -23,6 +24,7 @@ export class RecorderModule {
         { provide: PgEventAppender, inject: [PG_POOL], useFactory: (pool: pg.Pool) => new PgEventAppender(pool) },
         { provide: PgEventReader, inject: [PG_POOL], useFactory: (pool: pg.Pool) => new PgEventReader(pool) },
         GroupCommitQueue,
+        CommittedEventsPublisher,
       ],
     };
   }

@@ -1,3 +1,4 @@
+export * from './committed-feed.js';
 export * from './error-codes.js';
 export * from './events/event-types.js';
 export * from './protocol/signals.js';
@@ -5,3 +6,4 @@ export * from './protocol/syscall-wire.js';
 export * from './protocol/syscalls.js';
 export * from './recorder-api.js';
 export * from './subjects.js';
+export * from './vfs-api.js';

@@ -5,7 +5,12 @@ export interface ApiError {
   error: { code: number; message: string; outcomeUnknown?: boolean };
 }
 
-export type RecorderAppendRequest = AppendRequest;
+/**
+ * An append over NATS. `deadline` (epoch ms): the recorder refuses the request (-7, nothing
+ * recorded) if no transaction took it by then, so a caller that gave up waiting can learn the
+ * outcome for certain by looking for its event ids after the deadline.
+ */
+export type RecorderAppendRequest = AppendRequest & { deadline?: number };
 export type RecorderAppendReply = AppendOutcome | ApiError;
 
 export interface RecorderReadStreamRequest {

@@ -16,6 +16,11 @@ export const Subjects = {
   adminAgentsGet: 'agentos.v1.admin.agents.get',
   adminAgentsSignal: 'agentos.v1.admin.agents.signal',
   adminToolsRegister: 'agentos.v1.admin.tools.register',
+  adminAgentsDestroy: 'agentos.v1.admin.agents.destroy',
+  adminAgentsList: 'agentos.v1.admin.agents.list',
+  adminAgentsDigest: 'agentos.v1.admin.agents.digest',
+  adminToolsList: 'agentos.v1.admin.tools.list',
+  adminKernelMetrics: 'agentos.v1.admin.kernel.metrics',
 
   recorderAppend: 'agentos.v1.recorder.append',
   recorderReadStream: 'agentos.v1.recorder.read.stream',
@@ -25,4 +30,14 @@ export const Subjects = {
   recorderHealth: 'agentos.v1.recorder.health',
   /** Published (no reply) after every commit: `{position}`. A hint for followers, not a guarantee. */
   eventsAppended: 'agentos.v1.events.appended',
+  /**
+   * Internal: every committed event, published by the recorder after each commit (core NATS, so
+   * at most once). Caches use it to stay current; the log stays the truth (see StreamStateCache).
+   */
+  eventsCommitted: 'agentos.internal.events.committed',
+
+  /** Internal: the kernel asks the VFS service to execute a file syscall at a stream version. */
+  vfsExecute: 'agentos.internal.vfs.execute',
+  /** Internal: an agent's VFS state (digest and listing) at a stream version. */
+  vfsState: 'agentos.internal.vfs.state',
 } as const;

@@ -52,6 +52,10 @@ export interface CommittedEvent {
   position: number;
 }
 
+/**
+ * `committed` with `duplicate: true`: the request carried an event id or idempotency key already
+ * in the log, so nothing was appended; `events` are the original events that match.
+ */
 export type AppendOutcome =
   | { status: 'committed'; duplicate: boolean; events: CommittedEvent[]; recordedAt: string }
   | { status: 'conflict'; streamId: string; expectedVersion: number; actualVersion: number }

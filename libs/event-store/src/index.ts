@@ -9,3 +9,5 @@ export * from './migrate.js';
 export * from './pg-event-appender.js';
 export * from './pg-event-reader.js';
 export * from './pg-pool.js';
+export * from './snapshot-store.js';
+export * from './stream-state-cache.js';

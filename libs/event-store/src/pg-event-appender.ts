@@ -195,14 +195,16 @@ export class PgEventAppender {
             (e.idempotencyKey !== null ? byKey.get(keyOf(e.streamId, e.idempotencyKey)) : undefined),
         );
         if (matches.some(Boolean)) {
+          // The same request again (a retry): nothing is appended; the original events that carry
+          // the request's ids or keys are returned (events without either have nothing to match).
           staged.push({
             index: p.index,
-            outcome: matches.every(Boolean)
-              ? { status: 'committed', duplicate: true, events: matches as CommittedEvent[], recordedAt }
-              : {
-                  status: 'rejected',
-                  reason: 'some events of this request were recorded before (eventId or idempotencyKey reused)',
-                },
+            outcome: {
+              status: 'committed',
+              duplicate: true,
+              events: matches.filter((m): m is CommittedEvent => Boolean(m)),
+              recordedAt,
+            },
           });
           continue;
         }

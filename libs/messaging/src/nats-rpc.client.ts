@@ -35,8 +35,13 @@ export class NatsRpcClient {
   }
 
   publish(protocolSubject: string, body: unknown): void {
+    this.publishRaw(protocolSubject, JSON.stringify(body));
+  }
+
+  /** Publishes an already serialised JSON body. */
+  publishRaw(protocolSubject: string, json: string): void {
     try {
-      this.nc.publish(this.subject(protocolSubject), JSON.stringify(body));
+      this.nc.publish(this.subject(protocolSubject), json);
     } catch {
       // a closed or draining connection: publications are best-effort hints
     }

@@ -2,7 +2,7 @@ import { Catch, Logger, type ArgumentsHost, type RpcExceptionFilter } from '@nes
 import { of, type Observable } from 'rxjs';
 import { ErrorCode, ProtocolError, type ApiError } from '#contracts';
 import { ServiceUnavailableError } from '#messaging';
-import { EventStoreUnavailableError } from '#event-store';
+import { EventStoreUnavailableError, isConnectionError } from '#event-store';
 
 /**
  * Turns any failure of an operator/admin handler into the documented `{error: {code, message}}`
@@ -25,14 +25,9 @@ export function toApiError(exception: unknown, logger?: Logger): ApiError {
       error: { code: ErrorCode.UNAVAILABLE, message: exception.message, outcomeUnknown: exception.outcomeUnknown },
     };
   }
-  if (exception instanceof ServiceUnavailableError || isPgConnectionFailure(exception)) {
+  if (exception instanceof ServiceUnavailableError || isConnectionError(exception)) {
     return { error: { code: ErrorCode.UNAVAILABLE, message: (exception as Error).message } };
   }
   logger?.error((exception as Error)?.stack ?? String(exception));
   return { error: { code: ErrorCode.HANDLER_ERROR, message: (exception as Error)?.message ?? 'internal error' } };
-}
-
-function isPgConnectionFailure(err: unknown): boolean {
-  const code = (err as { code?: string })?.code;
-  return typeof code === 'string' && (code.startsWith('08') || code === 'ECONNREFUSED' || code === '57P01');
 }

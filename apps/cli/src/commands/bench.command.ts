@@ -4,12 +4,17 @@ import { LocalStack } from '#devstack';
 import { natsRequestReplyBaseline, pgInsertBaselines, type PhaseSettings } from '../bench/baselines.js';
 import type { LoadResult } from '../bench/closed-loop.js';
 import { recorderAppendBench } from '../bench/recorder-bench.js';
+import { syscallBench } from '../bench/syscall-bench.js';
+import { createPgPool } from '#event-store';
+import { replayLog } from '../replay/replay-log.js';
 import type { CliOutput } from '../output.js';
 
 interface BenchOptions {
   duration: string;
   warmup: string;
   concurrency: string;
+  agents: string;
+  kernels: string;
   keep?: boolean;
 }
 
@@ -20,10 +25,12 @@ export function registerBench(program: Command, out: CliOutput): void {
       'start a private stack (own schema and subject prefix), measure it, and print throughput and latency ' +
         'beside raw NATS request-reply and raw Postgres insert rates measured in the same run',
     )
-    .argument('[scenario]', 'recorder | all', 'all')
+    .argument('[scenario]', 'recorder | syscalls | all', 'all')
     .option('-d, --duration <seconds>', 'measured seconds per phase', '5')
     .option('-w, --warmup <seconds>', 'unmeasured seconds before each phase', '1')
-    .option('-c, --concurrency <clients>', 'concurrent clients', '64')
+    .option('-c, --concurrency <clients>', 'concurrent recorder clients', '64')
+    .option('-a, --agents <n>', 'agents for the syscall scenario (one request outstanding each)', '64')
+    .option('-k, --kernels <n>', 'kernel replicas for the syscall scenario', '1')
     .option('--keep', 'keep the bench schema afterwards')
     .action(async (scenario: string, o: BenchOptions) => {
       const c = loadConfig('cli');
@@ -32,7 +39,9 @@ export function registerBench(program: Command, out: CliOutput): void {
         durationMs: positiveInt(o.duration, 'duration') * 1000,
         warmupMs: Number(o.warmup) * 1000,
       };
-      if (!['recorder', 'all'].includes(scenario)) throw new Error(`unknown scenario '${scenario}'`);
+      if (!['recorder', 'syscalls', 'all'].includes(scenario)) throw new Error(`unknown scenario '${scenario}'`);
+      const agents = positiveInt(o.agents, 'agents');
+      const kernels = positiveInt(o.kernels, 'kernels');
       const id = `${Date.now().toString(36)}${process.pid}`;
       const stack = await LocalStack.create({
         pgUrl: c.pgUrl,
@@ -60,20 +69,65 @@ export function registerBench(program: Command, out: CliOutput): void {
         rows.push(rate(`raw pg single-row INSERT+COMMIT (${pgb.singleRowConnections} conns)`, pgb.singleRow, 'rows/s'));
         rows.push(rate(`raw pg batched INSERT (${pgb.batchRows} rows/tx, 4 conns)`, pgb.batched, 'rows/s'));
 
-        out.progress(`recorder append, ${s.concurrency} clients...`);
-        const rec = await recorderAppendBench(c.natsUrl, stack.o.subjectPrefix, recorder.httpPort, s);
-        report.recorder = { ...rec.appends, eventsPerCommit: rec.eventsPerCommit };
-        report.ratios = {
-          recorderVsPgSingleRow: ratio(rec.appends.perSecond, pgb.singleRow.perSecond),
-          recorderVsPgBatched: ratio(rec.appends.perSecond, pgb.batched.perSecond),
-          recorderVsNatsRequestReply: ratio(rec.appends.perSecond, nats.perSecond),
-        };
-        rows.push({
-          ...rate(`recorder append over NATS (${s.concurrency} clients, 1 event each)`, rec.appends, 'events/s'),
-          ratio: `${ratio(rec.appends.perSecond, pgb.singleRow.perSecond)}x pg single-row, ${ratio(rec.appends.perSecond, nats.perSecond)}x NATS req-rep`,
-        });
-        if (rec.eventsPerCommit !== null)
-          rows.push({ metric: 'recorder events per transaction (mean)', value: String(rec.eventsPerCommit) });
+        if (scenario === 'recorder' || scenario === 'all') {
+          out.progress(`recorder append, ${s.concurrency} clients...`);
+          const rec = await recorderAppendBench(c.natsUrl, stack.o.subjectPrefix, recorder.httpPort, s);
+          report.recorder = { ...rec.appends, eventsPerCommit: rec.eventsPerCommit };
+          report.recorderRatios = {
+            vsPgSingleRow: ratio(rec.appends.perSecond, pgb.singleRow.perSecond),
+            vsPgBatched: ratio(rec.appends.perSecond, pgb.batched.perSecond),
+            vsNatsRequestReply: ratio(rec.appends.perSecond, nats.perSecond),
+          };
+          rows.push({
+            ...rate(`recorder append over NATS (${s.concurrency} clients, 1 event each)`, rec.appends, 'events/s'),
+            ratio: `${ratio(rec.appends.perSecond, pgb.singleRow.perSecond)}x pg single-row, ${ratio(rec.appends.perSecond, nats.perSecond)}x NATS req-rep`,
+          });
+          if (rec.eventsPerCommit !== null)
+            rows.push({ metric: 'recorder events per transaction (mean)', value: String(rec.eventsPerCommit) });
+        }
+        if (scenario === 'syscalls' || scenario === 'all') {
+          out.progress('starting vfs and kernel...');
+          await stack.start('vfs');
+          for (let i = 0; i < kernels; i++) await stack.start('kernel');
+          out.progress(`syscalls, ${agents} agents...`);
+          const sb = await syscallBench(c.natsUrl, stack.o.subjectPrefix, s, agents);
+          const pool = createPgPool({ pgUrl: c.pgUrl, pgSchema: stack.o.schema, pgRole: '' });
+          let replay;
+          try {
+            out.progress('replaying the whole log...');
+            replay = await replayLog(pool);
+          } finally {
+            await pool.end();
+          }
+          report.syscalls = { agents: sb.agents, kernels, mixed: sb.mixed, sequential: sb.sequential };
+          report.replay = {
+            events: replay.events,
+            seconds: replay.seconds,
+            eventsPerSecond: replay.eventsPerSecond,
+            agents: replay.agents.size,
+          };
+          report.syscallRatios = {
+            vsNatsRequestReply: ratio(sb.mixed.perSecond, nats.perSecond),
+            vsPgSingleRow: ratio(sb.mixed.perSecond, pgb.singleRow.perSecond),
+          };
+          rows.push({
+            ...rate(
+              `syscalls, ${agents} agents, 50% write 30% read 20% check (${kernels} kernel)`,
+              sb.mixed,
+              'syscalls/s',
+            ),
+            p95: sb.mixed.latency.p95Ms,
+            ratio: `${ratio(sb.mixed.perSecond, nats.perSecond)}x NATS req-rep, ${ratio(sb.mixed.perSecond, pgb.singleRow.perSecond)}x pg single-row`,
+          });
+          rows.push({
+            ...rate('one agent, sequential syscalls', sb.sequential, 'syscalls/s'),
+            p95: sb.sequential.latency.p95Ms,
+          });
+          rows.push({
+            metric: `replay: fold the whole log (${replay.events} events, ${replay.agents.size} agents)`,
+            value: `${replay.eventsPerSecond.toLocaleString('en-US')} events/s`,
+          });
+        }
         out.progressDone();
       } finally {
         if (o.keep) await stack.stopAll();
@@ -81,8 +135,8 @@ export function registerBench(program: Command, out: CliOutput): void {
       }
       out.result(report, () =>
         out.table(
-          ['metric', 'throughput', 'p50 ms', 'p99 ms', 'errors', 'ratio'],
-          rows.map((r) => [r.metric, r.value, r.p50, r.p99, r.errors, r.ratio]),
+          ['metric', 'throughput', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', 'ratio'],
+          rows.map((r) => [r.metric, r.value, r.p50, r.p95, r.p99, r.errors, r.ratio]),
         ),
       );
     });
@@ -92,6 +146,7 @@ interface Row {
   metric: string;
   value: string;
   p50?: number;
+  p95?: number;
   p99?: number;
   errors?: number;
   ratio?: string;

@@ -1,7 +1,6 @@
 import { Controller, UseFilters } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { Subjects, type RecorderAppendReply } from '#contracts';
-import type { AppendRequest } from '#event-store';
+import { Subjects, type RecorderAppendReply, type RecorderAppendRequest } from '#contracts';
 import { ApiErrorFilter, JsonBodyPipe } from '#runtime';
 import { GroupCommitQueue } from './group-commit.queue.js';
 
@@ -18,6 +17,6 @@ export class AppendController {
 
   @MessagePattern(Subjects.recorderAppend, { queue: 'recorder' })
   append(@Payload(JsonBodyPipe) body: Record<string, unknown>): Promise<RecorderAppendReply> {
-    return this.queue.submit(body as unknown as AppendRequest);
+    return this.queue.submit(body as unknown as RecorderAppendRequest);
   }
 }

@@ -1,13 +1,14 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type pino from 'pino';
-import { Subjects } from '#contracts';
+import { Subjects, type RecorderAppendRequest } from '#contracts';
 import { EventStoreUnavailableError, PgEventAppender, type AppendOutcome, type AppendRequest } from '#event-store';
 import { NatsRpcClient } from '#messaging';
 import { Metrics } from '#observability';
 import { ROOT_LOGGER } from '#runtime';
+import { CommittedEventsPublisher } from './committed-events.publisher.js';
 
 interface Pending {
-  request: AppendRequest;
+  request: RecorderAppendRequest;
   events: number;
   enqueuedAt: number;
   resolve: (o: AppendOutcome) => void;
@@ -48,6 +49,7 @@ export class GroupCommitQueue implements OnModuleDestroy {
   constructor(
     private readonly appender: PgEventAppender,
     private readonly rpc: NatsRpcClient,
+    private readonly feed: CommittedEventsPublisher,
     @Inject(GROUP_COMMIT_SETTINGS) private readonly settings: GroupCommitSettings,
     @Inject(Metrics) metrics: Metrics,
     @Inject(ROOT_LOGGER) private readonly logger: pino.Logger,
@@ -75,7 +77,7 @@ export class GroupCommitQueue implements OnModuleDestroy {
     this.outcomes = metrics.counter('agentos_recorder_appends_total', 'Append requests by outcome', ['outcome']);
   }
 
-  submit(request: AppendRequest): Promise<AppendOutcome> {
+  submit(request: RecorderAppendRequest): Promise<AppendOutcome> {
     const events = countEvents(request);
     if (this.queuedEvents + events > this.settings.maxQueuedEvents) {
       this.outcomes.inc({ outcome: 'overloaded' });
@@ -97,7 +99,7 @@ export class GroupCommitQueue implements OnModuleDestroy {
         if (batch.length === 0) continue;
         const started = performance.now();
         try {
-          const outcomes = await this.appender.appendBatch(batch.map((p) => p.request));
+          const outcomes = await this.appender.appendBatch(batch.map((p) => toAppendRequest(p.request)));
           let last = 0;
           batch.forEach((p, i) => {
             const o = outcomes[i];
@@ -105,7 +107,10 @@ export class GroupCommitQueue implements OnModuleDestroy {
             if (o.status === 'committed') last = Math.max(last, ...o.events.map((e) => e.position));
             p.resolve(o);
           });
-          if (last > 0) this.rpc.publish(Subjects.eventsAppended, { position: last });
+          if (last > 0) {
+            this.feed.publish(batch.map((p, i) => ({ request: p.request, outcome: outcomes[i] })));
+            this.rpc.publish(Subjects.eventsAppended, { position: last });
+          }
         } catch (err) {
           this.outcomes.inc({ outcome: 'unavailable' }, batch.length);
           this.logger.warn({ err: (err as Error).message, requests: batch.length }, 'group commit failed');
@@ -131,7 +136,8 @@ export class GroupCommitQueue implements OnModuleDestroy {
       this.queuedEvents -= next.events;
       const waited = now - next.enqueuedAt;
       this.queueWaitSeconds.observe(waited / 1000);
-      if (waited > this.settings.maxQueueWaitMs) {
+      const deadline = typeof next.request.deadline === 'number' ? next.request.deadline : Infinity;
+      if (waited > this.settings.maxQueueWaitMs || Date.now() > deadline) {
         // The caller may already have given up; never commit something it was told failed.
         this.outcomes.inc({ outcome: 'expired' });
         next.reject(
@@ -157,6 +163,11 @@ export class GroupCommitQueue implements OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     await this.flush();
   }
+}
+
+/** The event store sees the request without its transport fields. */
+function toAppendRequest(r: RecorderAppendRequest): AppendRequest {
+  return r.conditions ? { appends: r.appends, conditions: r.conditions } : { appends: r.appends };
 }
 
 function countEvents(r: AppendRequest): number {

@@ -31,7 +31,13 @@ export function isSyscallName(x: unknown): x is SyscallName {
 }
 
 /** Syscalls that touch the agent's virtual file system (executed by the VFS service). */
-export const VFS_SYSCALLS = ['SYS_OPEN', 'SYS_CLOSE', 'SYS_READ', 'SYS_WRITE', 'SYS_STAT'] as const satisfies readonly SyscallName[];
+export const VFS_SYSCALLS = [
+  'SYS_OPEN',
+  'SYS_CLOSE',
+  'SYS_READ',
+  'SYS_WRITE',
+  'SYS_STAT',
+] as const satisfies readonly SyscallName[];
 export type VfsSyscallName = (typeof VFS_SYSCALLS)[number];
 
 export function isVfsSyscall(s: string): s is VfsSyscallName {

@@ -1,0 +1,83 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type pg from 'pg';
+import type pino from 'pino';
+import { agentStream } from '#contracts';
+import { cloneAgentState, foldAgentEvent, type AgentState } from '#agent-state';
+import { PgEventReader, PgSnapshotStore, StreamStateCache, type CachedStream, type StreamEvent } from '#event-store';
+import { CommittedEventsFeed, PG_POOL, ROOT_LOGGER } from '#runtime';
+
+export const KERNEL_SNAPSHOT_SCHEMA = 1;
+
+export interface SnapshotSettings {
+  enabled: boolean;
+  every: number;
+}
+export const SNAPSHOT_SETTINGS = Symbol('SNAPSHOT_SETTINGS');
+
+/** Every agent's kernel state, folded from its stream, kept current by own commits and the feed. */
+@Injectable()
+export class AgentStateCache {
+  private readonly cache: StreamStateCache<AgentState>;
+
+  constructor(
+    reader: PgEventReader,
+    @Inject(PG_POOL) pool: pg.Pool,
+    @Inject(SNAPSHOT_SETTINGS) snapshots: SnapshotSettings,
+    feed: CommittedEventsFeed,
+    @Inject(ROOT_LOGGER) logger: pino.Logger,
+  ) {
+    this.cache = new StreamStateCache<AgentState>(reader, {
+      fold: foldAgentEvent,
+      clone: cloneAgentState,
+      snapshots: snapshots.enabled
+        ? new PgSnapshotStore<AgentState>(pool, 'kernel', KERNEL_SNAPSHOT_SCHEMA)
+        : undefined,
+      snapshotEvery: snapshots.every,
+      onSnapshotError: (err) => logger.warn({ err: (err as Error).message }, 'snapshot not written'),
+    });
+    feed.onEvents((events) => {
+      const byStream = new Map<string, StreamEvent[]>();
+      for (const e of events) {
+        if (!e.streamId.startsWith('agent:')) continue;
+        const list = byStream.get(e.streamId) ?? [];
+        list.push(e);
+        byStream.set(e.streamId, list);
+      }
+      for (const [stream, list] of byStream) this.cache.apply(stream, list);
+    });
+  }
+
+  get(agentId: string): Promise<CachedStream<AgentState>> {
+    return this.cache.get(agentStream(agentId));
+  }
+
+  refresh(agentId: string): Promise<CachedStream<AgentState>> {
+    return this.cache.refresh(agentStream(agentId));
+  }
+
+  /**
+   * The state to decide on after losing a race at version `lostAt`: the winner's events usually
+   * arrive on the feed within a millisecond, so wait briefly for them before reading the log;
+   * then back off a little, growing with the attempts, so the other replica's queue cannot keep
+   * this request waiting forever.
+   */
+  async after(agentId: string, lostAt: number, attempt: number): Promise<CachedStream<AgentState>> {
+    if (attempt > 2) await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
+    if (lostAt >= 0) {
+      for (let i = 0; i < 3; i++) {
+        const c = await this.cache.get(agentStream(agentId));
+        if (c.version > lostAt) return c;
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    }
+    return this.cache.refresh(agentStream(agentId));
+  }
+
+  apply(agentId: string, events: StreamEvent[]): void {
+    this.cache.apply(agentStream(agentId), events);
+  }
+
+  invalidate(agentId: string): void {
+    this.cache.invalidate(agentStream(agentId));
+  }
+}

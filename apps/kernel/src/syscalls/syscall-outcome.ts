@@ -1,0 +1,54 @@
+import type {
+  KernelEffectV1,
+  LifecycleState,
+  SignalDeliveredV1,
+  SyscallName,
+  SyscallResultV1,
+  VfsEffectV1,
+} from '#contracts';
+import type { AgentState } from '#agent-state';
+
+/** Signals a syscall delivers to one agent (the caller itself or another). */
+export interface SignalDeliveries {
+  agentId: string;
+  /** The target's stream version the deliveries were decided on (for the expected version). */
+  baseVersion: number;
+  events: SignalDeliveredV1[];
+  stateAfter: LifecycleState;
+}
+
+/** What a handler decided: the result, the effects to record, the signals to deliver. */
+export interface HandlerOutcome {
+  result: SyscallResultV1;
+  vfs?: VfsEffectV1;
+  kernel?: KernelEffectV1;
+  deliveries?: SignalDeliveries[];
+  /** The decision was made on stale state: reload and decide again. */
+  stale?: boolean;
+  /** Infrastructure failed before anything was decided: reply -7, record nothing. */
+  unavailable?: string;
+}
+
+export interface HandlerContext {
+  agentId: string;
+  requestId: string;
+  syscall: SyscallName;
+  args: Record<string, unknown>;
+  /** A private copy of the agent's state at `state.version`. */
+  state: AgentState;
+  at: string;
+  /** Survives retries of the same request (e.g. a tool result: tools never run twice). */
+  memo: Map<string, unknown>;
+}
+
+export function ok(returnValue: unknown): SyscallResultV1 {
+  return { success: true, returnValue: returnValue ?? null, errorCode: null, errorMessage: null };
+}
+
+export function fail(errorCode: number, errorMessage: string): SyscallResultV1 {
+  return { success: false, returnValue: null, errorCode, errorMessage };
+}
+
+export function outcome(result: SyscallResultV1, extra: Partial<HandlerOutcome> = {}): HandlerOutcome {
+  return { result, ...extra };
+}

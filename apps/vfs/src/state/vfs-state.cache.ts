@@ -1,0 +1,71 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type pg from 'pg';
+import type pino from 'pino';
+import { agentStream } from '#contracts';
+import { PgEventReader, PgSnapshotStore, StreamStateCache, type CachedStream, type StreamEvent } from '#event-store';
+import { CommittedEventsFeed, PG_POOL, ROOT_LOGGER } from '#runtime';
+import {
+  applyVfsEvent,
+  cloneVfsState,
+  emptyVfsState,
+  fromVfsSnapshot,
+  toVfsSnapshot,
+  type VfsSnapshotV1,
+  type VfsState,
+} from '#vfs-core';
+
+export const VFS_SNAPSHOT_SCHEMA = 1;
+
+export interface VfsCacheSettings {
+  snapshots: boolean;
+  snapshotEvery: number;
+}
+export const VFS_CACHE_SETTINGS = Symbol('VFS_CACHE_SETTINGS');
+
+/** Each agent's file system, folded from its stream (the VFS never writes the log itself). */
+@Injectable()
+export class VfsStateCache {
+  private readonly cache: StreamStateCache<VfsState>;
+
+  constructor(
+    reader: PgEventReader,
+    @Inject(PG_POOL) pool: pg.Pool,
+    @Inject(VFS_CACHE_SETTINGS) settings: VfsCacheSettings,
+    feed: CommittedEventsFeed,
+    @Inject(ROOT_LOGGER) logger: pino.Logger,
+  ) {
+    this.cache = new StreamStateCache<VfsState>(reader, {
+      fold: (s, e) => {
+        const state = s ?? emptyVfsState();
+        applyVfsEvent(state, e);
+        return state;
+      },
+      clone: cloneVfsState,
+      snapshots: settings.snapshots
+        ? new PgSnapshotStore<VfsState>(pool, 'vfs', VFS_SNAPSHOT_SCHEMA, {
+            encode: toVfsSnapshot,
+            decode: (json) => fromVfsSnapshot(json as VfsSnapshotV1),
+          })
+        : undefined,
+      snapshotEvery: settings.snapshotEvery,
+      onSnapshotError: (err) => logger.warn({ err: (err as Error).message }, 'snapshot not written'),
+    });
+    feed.onEvents((events) => {
+      const byStream = new Map<string, StreamEvent[]>();
+      for (const e of events) {
+        if (!e.streamId.startsWith('agent:')) continue;
+        const list = byStream.get(e.streamId) ?? [];
+        list.push(e);
+        byStream.set(e.streamId, list);
+      }
+      for (const [stream, list] of byStream) this.cache.apply(stream, list);
+    });
+  }
+
+  /** The agent's VFS at exactly `version` if possible; a newer cached version means the caller is stale. */
+  async atVersion(agentId: string, version: number): Promise<CachedStream<VfsState>> {
+    let c = await this.cache.get(agentStream(agentId));
+    if (c.version < version) c = await this.cache.refresh(agentStream(agentId));
+    return c;
+  }
+}

@@ -1,0 +1,16 @@
+import { createHash } from 'node:crypto';
+import { toCanonicalJson } from '#event-store';
+import type { AgentState } from './agent-state.js';
+
+/**
+ * SHA-256 of the canonical JSON of everything that makes up the agent's kernel state. Two
+ * processes that folded the same events, with or without a snapshot, produce the same digest.
+ */
+export function agentDigest(state: AgentState): string {
+  return createHash('sha256').update(toCanonicalJson(state)).digest('hex');
+}
+
+/** A deep copy safe to hand out or snapshot (the state is plain JSON). */
+export function cloneAgentState(state: AgentState): AgentState {
+  return structuredClone(state);
+}

@@ -1,0 +1,94 @@
+import type { Disposition, LifecycleState, SignalName } from '#contracts';
+
+export interface PendingSignal {
+  signal: SignalName;
+  source: string;
+  reason: string;
+}
+
+export interface AgentCounters {
+  syscalls: number;
+  /** Syscalls refused by policy (allowed: false). */
+  violations: number;
+  /** Would-be violations allowed by an audit (shadow) rule. */
+  shadowViolations: number;
+  /** Syscalls whose decision went through a policy (permissive mode counts too). */
+  policyChecks: number;
+  /** Syscalls that failed (success: false) for any reason. */
+  failed: number;
+  /** Handler errors (-4): the agent crashed the handler, the kernel survived. */
+  crashes: number;
+  signalsReceived: number;
+}
+
+/** One allowed syscall, kept for an hour so rate limits can be derived from the log. */
+export interface RecentAction {
+  at: number;
+  action: string;
+}
+
+/**
+ * Everything the kernel knows about an agent, folded from the agent's stream and nothing else
+ * (invariant 3). Plain JSON, so a snapshot is the state itself.
+ */
+export interface AgentState {
+  agentId: string;
+  role: string;
+  createdAt: string;
+  /** Stream version of the last folded event. */
+  version: number;
+  /** Global position of the last folded event. */
+  position: number;
+  lifecycle: LifecycleState;
+  exitCode: number | null;
+  /** What ended the agent: exit, SIGKILL, SIGTERM, destroyed. */
+  terminatedBy: string | null;
+  /** Blocked (masked) signals, sorted by number. */
+  blocked: SignalName[];
+  /** Signals delivered while blocked, oldest first. */
+  pending: PendingSignal[];
+  /** Dispositions that differ from the default. */
+  dispositions: Partial<Record<SignalName, Disposition>>;
+  counters: AgentCounters;
+  /** Newest policy version that decided a syscall of this agent (decisions never go back in version). */
+  lastPolicyVersion: number | null;
+  recentActions: RecentAction[];
+  /** Time of the last folded event (ISO), the clock rate windows are pruned against. */
+  lastEventAt: string;
+}
+
+export const RATE_HORIZON_MS = 60 * 60 * 1000;
+
+export function newAgentState(
+  agentId: string,
+  role: string,
+  at: string,
+  version: number,
+  position: number,
+): AgentState {
+  return {
+    agentId,
+    role,
+    createdAt: at,
+    version,
+    position,
+    lifecycle: 'running',
+    exitCode: null,
+    terminatedBy: null,
+    blocked: [],
+    pending: [],
+    dispositions: {},
+    counters: {
+      syscalls: 0,
+      violations: 0,
+      shadowViolations: 0,
+      policyChecks: 0,
+      failed: 0,
+      crashes: 0,
+      signalsReceived: 0,
+    },
+    lastPolicyVersion: null,
+    recentActions: [],
+    lastEventAt: at,
+  };
+}

@@ -1,0 +1,174 @@
+import type { PgEventReader } from './pg-event-reader.js';
+import type { PgSnapshotStore } from './snapshot-store.js';
+
+/** The part of an event a fold needs. */
+export interface StreamEvent {
+  type: string;
+  schemaVersion: number;
+  data: unknown;
+  streamVersion: number;
+  position: number;
+}
+
+export interface CachedStream<S> {
+  /** null when the stream has no state yet (e.g. an unknown agent). */
+  state: S | null;
+  version: number;
+  position: number;
+}
+
+export interface StreamStateCacheOptions<S> {
+  fold: (state: S | null, e: StreamEvent) => S | null;
+  /** Deep copy, so a failed decision can never leave a half-changed cached state. */
+  clone: (state: S) => S;
+  snapshots?: PgSnapshotStore<S>;
+  /** Write a snapshot when this many events were folded since the last one (0: never). */
+  snapshotEvery?: number;
+  /** Most streams kept in memory; the least recently used are evicted. */
+  maxEntries?: number;
+  onSnapshotError?: (err: unknown) => void;
+}
+
+interface Entry<S> extends CachedStream<S> {
+  snapshotVersion: number;
+  stale: boolean;
+}
+
+/**
+ * Per-stream state folded from the log, cached in memory. Loading uses the latest snapshot and
+ * the events after it. The cache is kept current by the events this process commits and by the
+ * recorder's feed of committed events (applied only when they are the next version; otherwise
+ * the entry is marked stale and reloaded on next use). It never decides anything by itself: a
+ * writer appends with the cached version as expected version, and a conflict means "reload and
+ * try again", so a stale entry can cost a retry but never a wrong decision.
+ */
+export class StreamStateCache<S> {
+  private readonly entries = new Map<string, Entry<S>>();
+  private readonly loading = new Map<string, { promise: Promise<Entry<S>>; buffered: StreamEvent[] }>();
+
+  constructor(
+    private readonly reader: PgEventReader,
+    private readonly o: StreamStateCacheOptions<S>,
+  ) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The current cached state (loading it if needed). The returned state must not be mutated. */
+  async get(streamId: string): Promise<CachedStream<S>> {
+    const e = this.entries.get(streamId);
+    if (e && !e.stale) {
+      // refresh LRU order
+      this.entries.delete(streamId);
+      this.entries.set(streamId, e);
+      return e;
+    }
+    return this.load(streamId);
+  }
+
+  /** Reloads from the log (after a conflict or an uncertain outcome). */
+  async refresh(streamId: string): Promise<CachedStream<S>> {
+    const e = this.entries.get(streamId);
+    if (e) e.stale = true;
+    return this.load(streamId);
+  }
+
+  invalidate(streamId: string): void {
+    this.entries.delete(streamId);
+  }
+
+  /** Folds events that follow the cached version (own commits, feed). Out-of-order ones mark it stale. */
+  apply(streamId: string, events: StreamEvent[]): void {
+    const inflight = this.loading.get(streamId);
+    if (inflight) {
+      inflight.buffered.push(...events);
+      return;
+    }
+    const e = this.entries.get(streamId);
+    if (!e || e.stale) return;
+    for (const ev of events) {
+      if (ev.streamVersion <= e.version) continue;
+      if (ev.streamVersion !== e.version + 1) {
+        e.stale = true;
+        return;
+      }
+      this.foldInto(e, ev);
+    }
+    this.maybeSnapshot(streamId, e);
+  }
+
+  private load(streamId: string): Promise<Entry<S>> {
+    const existing = this.loading.get(streamId);
+    if (existing) return existing.promise;
+    const slot = { promise: undefined as unknown as Promise<Entry<S>>, buffered: [] as StreamEvent[] };
+    slot.promise = (async () => {
+      try {
+        const entry = await this.loadFromLog(streamId);
+        for (const ev of slot.buffered.sort((a, b) => a.streamVersion - b.streamVersion)) {
+          if (ev.streamVersion === entry.version + 1) this.foldInto(entry, ev);
+        }
+        if (entry.version > 0) {
+          this.entries.delete(streamId);
+          this.entries.set(streamId, entry);
+          this.evict();
+          this.maybeSnapshot(streamId, entry);
+        } else {
+          this.entries.delete(streamId); // never cache "does not exist": it may be created elsewhere
+        }
+        return entry;
+      } finally {
+        this.loading.delete(streamId);
+      }
+    })();
+    this.loading.set(streamId, slot);
+    return slot.promise;
+  }
+
+  private async loadFromLog(streamId: string): Promise<Entry<S>> {
+    const current = this.entries.get(streamId);
+    let entry: Entry<S>;
+    if (current && current.version > 0) {
+      entry = { ...current, state: current.state ? this.o.clone(current.state) : null, stale: false };
+    } else {
+      const snap = this.o.snapshots ? await this.o.snapshots.load(streamId) : null;
+      entry = snap
+        ? {
+            state: snap.state,
+            version: snap.version,
+            position: snap.position,
+            snapshotVersion: snap.version,
+            stale: false,
+          }
+        : { state: null, version: 0, position: 0, snapshotVersion: 0, stale: false };
+    }
+    for (;;) {
+      const page = await this.reader.readStream(streamId, { fromVersion: entry.version + 1, limit: 1000 });
+      for (const ev of page) this.foldInto(entry, ev);
+      if (page.length < 1000) break;
+    }
+    return entry;
+  }
+
+  private foldInto(e: Entry<S>, ev: StreamEvent): void {
+    e.state = this.o.fold(e.state, ev);
+    e.version = ev.streamVersion;
+    e.position = ev.position;
+  }
+
+  private maybeSnapshot(streamId: string, e: Entry<S>): void {
+    const every = this.o.snapshotEvery ?? 0;
+    if (!this.o.snapshots || every <= 0 || !e.state || e.version - e.snapshotVersion < every) return;
+    e.snapshotVersion = e.version;
+    const snap = { streamId, version: e.version, position: e.position, state: this.o.clone(e.state) };
+    this.o.snapshots.save(snap).catch((err) => this.o.onSnapshotError?.(err));
+  }
+
+  private evict(): void {
+    const max = this.o.maxEntries ?? 100_000;
+    while (this.entries.size > max) {
+      const oldest = this.entries.keys().next().value as string;
+      this.entries.delete(oldest);
+    }
+  }
+}
