@@ -6,7 +6,7 @@ import {
   type SignalDeliveredV1,
   type SyscallRecordedV1,
 } from '#contracts';
-import { RATE_HORIZON_MS, newAgentState, type AgentState } from './agent-state.js';
+import { USAGE_HORIZON_MINUTES, newAgentState, type ActionUsage, type AgentState } from './agent-state.js';
 
 /** The part of a recorded event the reducer needs. */
 export interface FoldableEvent {
@@ -18,10 +18,9 @@ export interface FoldableEvent {
 }
 
 /**
- * Folds one event of an agent's stream into its state (mutating `state`, or creating it from
- * AgentCreated). Events of unknown types or newer schema versions than this code knows are
- * skipped for lifecycle purposes but still advance the version, so a newer writer never breaks
- * an older reader's cursor.
+ * Folds one event of an agent's stream into a new state (the input is never modified), or
+ * creates it from AgentCreated. Events of unknown types or schema versions advance the version
+ * and change nothing else, so a newer writer never breaks an older reader.
  */
 export function foldAgentEvent(state: AgentState | null, e: FoldableEvent): AgentState | null {
   if (e.type === EventTypes.AgentCreated) {
@@ -29,29 +28,30 @@ export function foldAgentEvent(state: AgentState | null, e: FoldableEvent): Agen
     return newAgentState(d.agentId, d.role, d.at, e.streamVersion, e.position);
   }
   if (!state) return null;
-  state.version = e.streamVersion;
-  state.position = e.position;
+  const s: AgentState = { ...state, version: e.streamVersion, position: e.position };
   switch (e.type) {
     case EventTypes.SyscallRecorded:
-      if (e.schemaVersion === 1) foldSyscall(state, e.data as SyscallRecordedV1);
+      if (e.schemaVersion === 1) foldSyscall(s, e.data as SyscallRecordedV1);
       break;
     case EventTypes.SignalDelivered:
-      if (e.schemaVersion === 1) foldSignal(state, e.data as SignalDeliveredV1);
+      if (e.schemaVersion === 1) foldSignal(s, e.data as SignalDeliveredV1);
       break;
     case EventTypes.AgentDestroyed: {
       const d = e.data as AgentDestroyedV1;
-      state.lifecycle = 'terminated';
-      state.terminatedBy = 'destroyed';
-      state.lastEventAt = d.at;
+      s.lifecycle = 'terminated';
+      s.terminatedBy = 'destroyed';
+      s.lastEventAt = d.at;
       break;
     }
   }
-  return state;
+  return s;
 }
 
+/** `s` is a fresh shallow copy: replace (never mutate) its nested objects. */
 function foldSyscall(s: AgentState, d: SyscallRecordedV1): void {
   s.lastEventAt = d.at;
-  const c = s.counters;
+  const c = { ...s.counters };
+  s.counters = c;
   c.syscalls += 1;
   if (!d.result.success) c.failed += 1;
   if (d.result.errorCode === -4) c.crashes += 1;
@@ -61,11 +61,9 @@ function foldSyscall(s: AgentState, d: SyscallRecordedV1): void {
   if (d.decision.policyVersion !== null) {
     s.lastPolicyVersion = Math.max(s.lastPolicyVersion ?? 0, d.decision.policyVersion);
   }
-  const atMs = Date.parse(d.at);
   if (d.decision.allowed && d.decision.mode !== 'skipped' && d.decision.action) {
-    s.recentActions.push({ at: atMs, action: d.decision.action });
+    s.usage = countUsage(s.usage, d.decision.action, Math.floor(Date.parse(d.at) / 60_000));
   }
-  pruneRecent(s, atMs);
   const k = d.kernel;
   if (k && d.result.success) {
     if (k.op === 'exit') {
@@ -73,8 +71,10 @@ function foldSyscall(s: AgentState, d: SyscallRecordedV1): void {
       s.exitCode = k.code;
       s.terminatedBy = 'exit';
     } else if (k.op === 'sigaction') {
-      if (k.disposition === 'default') delete s.dispositions[k.signal];
-      else s.dispositions[k.signal] = k.disposition;
+      const dispositions = { ...s.dispositions };
+      if (k.disposition === 'default') delete dispositions[k.signal];
+      else dispositions[k.signal] = k.disposition;
+      s.dispositions = dispositions;
     } else if (k.op === 'sigprocmask') {
       s.blocked = [...k.blocked].sort((a, b) => SIGNALS[a] - SIGNALS[b]);
     }
@@ -83,13 +83,13 @@ function foldSyscall(s: AgentState, d: SyscallRecordedV1): void {
 
 function foldSignal(s: AgentState, d: SignalDeliveredV1): void {
   s.lastEventAt = d.at;
-  s.counters.signalsReceived += 1;
+  s.counters = { ...s.counters, signalsReceived: s.counters.signalsReceived + 1 };
   if (d.fromPending) {
     const i = s.pending.findIndex((p) => p.signal === d.signal);
-    if (i >= 0) s.pending.splice(i, 1);
+    if (i >= 0) s.pending = [...s.pending.slice(0, i), ...s.pending.slice(i + 1)];
   }
   if (d.outcome === 'blocked') {
-    s.pending.push({ signal: d.signal, source: d.source, reason: d.reason });
+    s.pending = [...s.pending, { signal: d.signal, source: d.source, reason: d.reason }];
     return;
   }
   if (d.transition && s.lifecycle !== 'terminated') {
@@ -98,10 +98,32 @@ function foldSignal(s: AgentState, d: SignalDeliveredV1): void {
   }
 }
 
-/** Keeps the last hour of actions, measured on the log's own clock (never the wall clock). */
-function pruneRecent(s: AgentState, nowMs: number): void {
-  const horizon = nowMs - RATE_HORIZON_MS;
-  let drop = 0;
-  while (drop < s.recentActions.length && s.recentActions[drop].at < horizon) drop += 1;
-  if (drop) s.recentActions.splice(0, drop);
+/** One more use of `action` in `minute`; buckets older than the horizon (on the log's clock) go. */
+function countUsage(usage: ActionUsage, action: string, minute: number): ActionUsage {
+  const horizon = minute - USAGE_HORIZON_MINUTES;
+  const next: ActionUsage = {};
+  for (const [a, buckets] of Object.entries(usage)) {
+    const kept = buckets[0][0] > horizon ? buckets : buckets.filter(([m]) => m > horizon);
+    if (kept.length) next[a] = kept;
+  }
+  const b = next[action] ?? [];
+  const last = b[b.length - 1];
+  next[action] = last && last[0] === minute ? [...b.slice(0, -1), [minute, last[1] + 1]] : [...b, [minute, 1]];
+  return next;
+}
+
+/** Allowed uses of the actions in the last `windowMinutes` minutes (the current one included) as of `atMs`. */
+export function usageCount(
+  state: AgentState,
+  actions: (action: string) => boolean,
+  windowMinutes: number,
+  atMs: number,
+): number {
+  const from = Math.floor(atMs / 60_000) - windowMinutes + 1;
+  let n = 0;
+  for (const [a, buckets] of Object.entries(state.usage)) {
+    if (!actions(a)) continue;
+    for (const [m, c] of buckets) if (m >= from) n += c;
+  }
+  return n;
 }

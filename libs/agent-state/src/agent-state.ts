@@ -21,15 +21,17 @@ export interface AgentCounters {
   signalsReceived: number;
 }
 
-/** One allowed syscall, kept for an hour so rate limits can be derived from the log. */
-export interface RecentAction {
-  at: number;
-  action: string;
-}
+/**
+ * Allowed syscalls per action and minute of the log's clock (`[minute since epoch, count]`),
+ * for the last hour: rate limits are derived from these, so they are the same after a restart
+ * and on every replica. Windows are fixed (a per-minute limit counts the current minute).
+ */
+export type ActionUsage = Record<string, [minute: number, count: number][]>;
 
 /**
  * Everything the kernel knows about an agent, folded from the agent's stream and nothing else
- * (invariant 3). Plain JSON, so a snapshot is the state itself.
+ * (invariant 3). Plain JSON, so a snapshot is the state itself. Treated as immutable: the fold
+ * returns a new object, so a cached state can be shared with decisions in flight.
  */
 export interface AgentState {
   agentId: string;
@@ -52,12 +54,12 @@ export interface AgentState {
   counters: AgentCounters;
   /** Newest policy version that decided a syscall of this agent (decisions never go back in version). */
   lastPolicyVersion: number | null;
-  recentActions: RecentAction[];
+  usage: ActionUsage;
   /** Time of the last folded event (ISO), the clock rate windows are pruned against. */
   lastEventAt: string;
 }
 
-export const RATE_HORIZON_MS = 60 * 60 * 1000;
+export const USAGE_HORIZON_MINUTES = 60;
 
 export function newAgentState(
   agentId: string,
@@ -88,7 +90,7 @@ export function newAgentState(
       signalsReceived: 0,
     },
     lastPolicyVersion: null,
-    recentActions: [],
+    usage: {},
     lastEventAt: at,
   };
 }

@@ -1,5 +1,4 @@
 import { EventTypes, type LifecycleState, type SignalDeliveredV1 } from '#contracts';
-import { cloneAgentState } from './agent-digest.js';
 import { foldAgentEvent } from './agent-reducer.js';
 import type { AgentState } from './agent-state.js';
 import { deliverSignal, type SignalRequest } from './signal-delivery.js';
@@ -13,18 +12,18 @@ export function planDeliveries(
   state: AgentState,
   requests: { req: SignalRequest; fromPending?: boolean }[],
 ): { events: SignalDeliveredV1[]; stateAfter: LifecycleState; state: AgentState } {
-  const work = cloneAgentState(state);
+  let work = state;
   const events: SignalDeliveredV1[] = [];
   for (const { req, fromPending } of requests) {
     for (const e of deliverSignal(work, req, fromPending)) {
       events.push(e);
-      foldAgentEvent(work, {
+      work = foldAgentEvent(work, {
         type: EventTypes.SignalDelivered,
         schemaVersion: 1,
         data: e,
         streamVersion: work.version + 1,
         position: work.position,
-      });
+      })!;
     }
   }
   return { events, stateAfter: work.lifecycle, state: work };

@@ -59,7 +59,9 @@ export class ServiceProcess {
   }
 
   static async start(o: ServiceProcessOptions): Promise<ServiceProcess> {
-    const child = spawn(process.execPath, [serviceEntryPoint(o.service)], {
+    // AGENTOS_NODE_ARGS: extra Node flags for the services (e.g. --cpu-prof when profiling).
+    const nodeArgs = (process.env.AGENTOS_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const child = spawn(process.execPath, [...nodeArgs, serviceEntryPoint(o.service)], {
       env: { ...process.env, AGENTOS_LOG_FORMAT: 'json', AGENTOS_HTTP_PORT: '0', ...o.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

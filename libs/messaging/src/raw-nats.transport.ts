@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
+import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { NatsRequestContext } from './nats-request.context.js';
@@ -50,7 +50,7 @@ export class RawNatsTransport extends Server implements CustomTransportStrategy 
               this.logger.error(`subscription ${subject} failed: ${err.message}`);
               return;
             }
-            void this.handle(pattern, msg);
+            void this.handle(handler, msg);
           },
         });
         this.subscriptions.push(sub);
@@ -66,12 +66,10 @@ export class RawNatsTransport extends Server implements CustomTransportStrategy 
     return this.inFlight;
   }
 
-  private async handle(pattern: string, msg: Msg): Promise<void> {
+  private async handle(handler: MessageHandler, msg: Msg): Promise<void> {
     const receivedAt = performance.now();
-    const handler = this.getHandlerByPattern(pattern);
     this.inFlight += 1;
     try {
-      if (!handler) return;
       const ctx = new NatsRequestContext([msg.subject, msg.headers, receivedAt]);
       let result: unknown = await handler(msg.data, ctx);
       if (isObservable(result)) result = await lastValueFrom(result, { defaultValue: null });

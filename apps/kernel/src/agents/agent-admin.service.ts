@@ -97,9 +97,7 @@ export class AgentAdminService {
   }
 
   /** Kernel and VFS digests of the agent at its current version, and the active policy version. */
-  async digest(
-    agentId: string,
-  ): Promise<{
+  async digest(agentId: string): Promise<{
     agentId: string;
     version: number;
     kernelDigest: string;

@@ -17,7 +17,7 @@ import {
   type SyscallReply,
   type SyscallResultV1,
 } from '#contracts';
-import { cloneAgentState, planDeliveries, type AgentState } from '#agent-state';
+import { planDeliveries, type AgentState } from '#agent-state';
 import { PgEventReader, type AppendRequest, type NewEvent, type StreamEvent } from '#event-store';
 import { AGENTOS_CONFIG, ROOT_LOGGER, parseJsonBody } from '#runtime';
 import { ProtocolError } from '#contracts';
@@ -125,7 +125,7 @@ export class SyscallService {
       if (!cached.state) {
         return unrecorded(env.id, ErrorCode.NOT_REGISTERED, `Agent ${agentId} is not registered`, receivedAt);
       }
-      const state = cloneAgentState(cached.state);
+      const state = cached.state; // immutable: the cache folds into new objects
       const at = new Date().toISOString();
       let decided: Decided;
       try {
