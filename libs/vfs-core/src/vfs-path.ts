@@ -21,7 +21,8 @@ export function resolveVfsPath(raw: unknown): ResolvedPath {
   if (CONTROL.test(raw)) return { ok: false, message: 'path contains control characters' };
   if (raw.includes('\\')) return { ok: false, message: 'path contains a backslash' };
   if (!raw.startsWith('/')) return { ok: false, message: `path must be absolute: ${raw}` };
-  if (raw.length > 1 && raw.endsWith('/')) return { ok: false, message: `path must not end with '/': ${raw}` };
+  if (raw === '/') return { ok: false, message: 'path is outside every mount: /' };
+  if (raw.endsWith('/')) return { ok: false, message: `path must not end with '/': ${raw}` };
   const segments = raw.slice(1).split('/');
   for (const s of segments) {
     if (s === '') return { ok: false, message: `path has an empty segment ('//'): ${raw}` };
