@@ -14,7 +14,19 @@ const swc = [
   },
 ];
 
-const libs = ['contracts', 'event-store', 'messaging', 'observability', 'config', 'client', 'runtime', 'devstack', 'vfs-core', 'policy-engine', 'agent-state'];
+const libs = [
+  'contracts',
+  'event-store',
+  'messaging',
+  'observability',
+  'config',
+  'client',
+  'runtime',
+  'devstack',
+  'vfs-core',
+  'policy-engine',
+  'agent-state',
+];
 
 const common = {
   extensionsToTreatAsEsm: ['.ts'],

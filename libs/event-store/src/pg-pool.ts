@@ -35,7 +35,9 @@ export function createPgPool(s: PgSettings): pg.Pool {
           : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
     },
   });
-  // An idle client losing its connection must not crash the process; the pool replaces it.
+  // A client losing its connection must never crash the process: idle ones are reported on the
+  // pool, checked-out ones on the client (their query fails and the caller handles that).
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
