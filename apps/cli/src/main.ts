@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Command } from 'commander';
 import { registerBench } from './commands/bench.command.js';
 import { registerMigrate } from './commands/migrate.command.js';
+import { registerPolicy } from './commands/policy.command.js';
 import { CliOutput } from './output.js';
 
 const out = new CliOutput();
@@ -15,6 +16,7 @@ const program = new Command()
 
 registerMigrate(program, out);
 registerBench(program, out);
+registerPolicy(program, out);
 
 try {
   await program.parseAsync(process.argv);

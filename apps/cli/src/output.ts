@@ -15,7 +15,8 @@ export class CliOutput {
   }
 
   table(head: string[], rows: (string | number | boolean | null | undefined)[][]): void {
-    const t = new Table({ head, style: { head: ['cyan'] } });
+    const tty = Boolean(process.stdout.isTTY);
+    const t = new Table({ head, style: { head: tty ? ['cyan'] : [], border: tty ? ['grey'] : [] } });
     for (const r of rows) t.push(r.map((c) => (c === null || c === undefined ? '' : String(c))));
     process.stdout.write(t.toString() + '\n');
   }

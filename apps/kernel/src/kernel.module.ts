@@ -8,7 +8,12 @@ import { AgentStateCache, SNAPSHOT_SETTINGS, type SnapshotSettings } from './age
 import { KernelMetrics } from './metrics/kernel-metrics.js';
 import { KernelStatsService } from './metrics/kernel-stats.service.js';
 import { PolicyGate } from './policy/policy-gate.service.js';
-import { RECORDER_CLIENT_SETTINGS, RecorderClient, type RecorderClientSettings } from './recording/recorder.client.js';
+import {
+  RECORDER_CLIENT_SETTINGS,
+  RecorderClient,
+  recorderClientSettingsFromEnv,
+  type RecorderClientSettings,
+} from '#runtime';
 import { SignalPublisher } from './signals/signal-publisher.service.js';
 import { PolicyQueryHandlers } from './syscalls/handlers/policy-query.handlers.js';
 import { ProcessHandlers } from './syscalls/handlers/process.handlers.js';
@@ -28,10 +33,7 @@ export class KernelModule {
       enabled: (env.AGENTOS_SNAPSHOTS ?? 'on') !== 'off',
       every: Number(env.AGENTOS_SNAPSHOT_EVERY || 200),
     };
-    const recorder: RecorderClientSettings = {
-      timeoutMs: Number(env.AGENTOS_RECORDER_TIMEOUT_MS || 10_000),
-      settleTimeoutMs: Number(env.AGENTOS_SETTLE_TIMEOUT_MS || 60_000),
-    };
+    const recorder: RecorderClientSettings = recorderClientSettingsFromEnv(env);
     const tools: ToolSettings = { timeoutMs: Number(env.AGENTOS_TOOL_TIMEOUT_MS || 10_000) };
     return {
       module: KernelModule,

@@ -1,5 +1,18 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { PostgresModule, RuntimeModule, type Runtime } from '#runtime';
+import type pg from 'pg';
+import { PgEventReader } from '#event-store';
+import {
+  CommittedEventsFeed,
+  PG_POOL,
+  PostgresModule,
+  RECORDER_CLIENT_SETTINGS,
+  RecorderClient,
+  RuntimeModule,
+  recorderClientSettingsFromEnv,
+  type Runtime,
+} from '#runtime';
+import { PolicyController } from './documents/policy.controller.js';
+import { PolicyStore } from './documents/policy-store.service.js';
 
 @Module({})
 export class PolicyModule {
@@ -7,6 +20,14 @@ export class PolicyModule {
     return {
       module: PolicyModule,
       imports: [RuntimeModule.forRoot(rt), PostgresModule],
+      controllers: [PolicyController],
+      providers: [
+        { provide: RECORDER_CLIENT_SETTINGS, useValue: recorderClientSettingsFromEnv() },
+        { provide: PgEventReader, inject: [PG_POOL], useFactory: (pool: pg.Pool) => new PgEventReader(pool) },
+        CommittedEventsFeed,
+        RecorderClient,
+        PolicyStore,
+      ],
     };
   }
 }

@@ -2,7 +2,7 @@ import type { AppendOutcome, AppendRequest, LogHead, RecordedEvent } from '#even
 
 /** Error body of every operator API (and admin subjects): `{error: {code, message}}`. */
 export interface ApiError {
-  error: { code: number; message: string; outcomeUnknown?: boolean };
+  error: { code: number; message: string; outcomeUnknown?: boolean; [detail: string]: unknown };
 }
 
 /**

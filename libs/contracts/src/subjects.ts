@@ -22,6 +22,14 @@ export const Subjects = {
   adminToolsList: 'agentos.v1.admin.tools.list',
   adminKernelMetrics: 'agentos.v1.admin.kernel.metrics',
 
+  policyValidate: 'agentos.v1.policy.validate',
+  policyApply: 'agentos.v1.policy.apply',
+  policyList: 'agentos.v1.policy.list',
+  policyShow: 'agentos.v1.policy.show',
+  policyDiff: 'agentos.v1.policy.diff',
+  policyRollback: 'agentos.v1.policy.rollback',
+  policySchema: 'agentos.v1.policy.schema',
+
   recorderAppend: 'agentos.v1.recorder.append',
   recorderReadStream: 'agentos.v1.recorder.read.stream',
   recorderReadAll: 'agentos.v1.recorder.read.all',

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { MIGRATIONS } from './migrations/index.js';
 
 export interface MigrateSettings {
@@ -8,7 +8,9 @@ export interface MigrateSettings {
 }
 
 /** A TypeORM data source for the schema's migrations (runs as the login role, which owns the schema). */
-export function createMigrationDataSource(s: MigrateSettings): DataSource {
+export async function createMigrationDataSource(s: MigrateSettings): Promise<DataSource> {
+  // loaded on demand: TypeORM is only needed to migrate, not on every command line start
+  const { DataSource } = await import('typeorm');
   return new DataSource({
     type: 'postgres',
     url: s.pgUrl,
@@ -33,7 +35,7 @@ export async function runMigrations(s: MigrateSettings): Promise<string[]> {
   try {
     await admin.query('SELECT pg_advisory_lock(hashtext($1))', [`agentos-migrate:${s.pgSchema}`]);
     await admin.query(`CREATE SCHEMA IF NOT EXISTS "${s.pgSchema}"`);
-    const ds = createMigrationDataSource(s);
+    const ds = await createMigrationDataSource(s);
     await ds.initialize();
     try {
       const applied = await ds.runMigrations({ transaction: 'each' });

@@ -19,7 +19,8 @@ export class ApiErrorFilter implements RpcExceptionFilter<unknown> {
 }
 
 export function toApiError(exception: unknown, logger?: Logger): ApiError {
-  if (exception instanceof ProtocolError) return { error: { code: exception.code, message: exception.message } };
+  if (exception instanceof ProtocolError)
+    return { error: { code: exception.code, message: exception.message, ...exception.details } };
   if (exception instanceof EventStoreUnavailableError) {
     return {
       error: { code: ErrorCode.UNAVAILABLE, message: exception.message, outcomeUnknown: exception.outcomeUnknown },

@@ -6,3 +6,4 @@ export * from './postgres.module.js';
 export * from './protocol-validation.pipe.js';
 export * from './runtime.module.js';
 export * from './runtime.tokens.js';
+export * from './recorder.client.js';

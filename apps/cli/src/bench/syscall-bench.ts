@@ -1,6 +1,6 @@
 import { connect } from '@nats-io/transport-node';
 import { Subjects, type SyscallReply } from '#contracts';
-import { withSubjectPrefix } from '#messaging';
+import { withSubjectPrefix } from '#contracts';
 import { runClosedLoop, type LoadResult } from './closed-loop.js';
 import type { PhaseSettings } from './baselines.js';
 

@@ -24,7 +24,7 @@ import { NatsRpcClient } from '#messaging';
 import { AGENTOS_CONFIG, PG_POOL } from '#runtime';
 import { createHash } from 'node:crypto';
 import { PolicyGate } from '../policy/policy-gate.service.js';
-import { RecorderClient } from '../recording/recorder.client.js';
+import { RecorderClient } from '#runtime';
 import { SignalPublisher } from '../signals/signal-publisher.service.js';
 import { ToolRegistry } from '../tools/tool-registry.service.js';
 import { AgentStateCache } from './agent-state.cache.js';
@@ -115,7 +115,7 @@ export class AgentAdminService {
     );
     if ('error' in vfs) throw new ProtocolError(ErrorCode.UNAVAILABLE, `VFS: ${vfs.error.message}`);
     const kernelDigest = agentDigest(s);
-    const policyVersion = this.gate.activeVersion;
+    const policyVersion = this.gate.snapshot()?.version ?? null;
     const digest = createHash('sha256')
       .update(`${kernelDigest}:${vfs.digest}:${policyVersion ?? 'none'}`)
       .digest('hex');

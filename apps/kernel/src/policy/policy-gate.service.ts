@@ -1,8 +1,20 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import type pino from 'pino';
 import type { AgentOsConfig } from '#config';
-import type { DecisionV1 } from '#contracts';
-import type { AgentState } from '#agent-state';
-import { AGENTOS_CONFIG } from '#runtime';
+import { POLICY_STREAM, type DecisionV1 } from '#contracts';
+import { usageCount, type AgentState } from '#agent-state';
+import { PgEventReader, StreamStateCache, type StreamCondition } from '#event-store';
+import { Readiness } from '#observability';
+import {
+  activePolicy,
+  compilePolicy,
+  evaluatePolicy,
+  foldPolicyEvent,
+  matchingRulesFor,
+  type CompiledPolicy,
+  type PolicyState,
+} from '#policy-engine';
+import { AGENTOS_CONFIG, CommittedEventsFeed, ROOT_LOGGER } from '#runtime';
 
 export interface PolicyQuery {
   agentId: string;
@@ -14,53 +26,178 @@ export interface PolicyQuery {
   at: string;
 }
 
+/** The policy in force for one decision: exactly one version, and the fence that proves it. */
+export interface PolicySnapshot {
+  /** `$policy` stream version this snapshot was folded from; appends are conditioned on it. */
+  activation: number;
+  version: number | null;
+  hash: string | null;
+  compiled: CompiledPolicy | null;
+}
+
 /** What SYS_GETPOLICY shows an agent. */
 export interface PolicyView {
   policyVersion: number | null;
+  hash: string | null;
+  name: string | null;
   mode: 'permissive' | 'fail_closed' | 'policy';
   rules: unknown[];
 }
 
 /**
- * Decides syscalls. Until a policy document is applied every syscall is allowed (the seed's
- * permissive mode without a policy engine) and the decision says so; with AGENTOS_FAIL_CLOSED
- * everything is denied until then.
+ * Decides syscalls locally with the active policy, folded from the `$policy` stream (kernels get
+ * new versions on the committed-events feed within milliseconds, and poll twice a second in case
+ * a feed message was lost) and compiled once per version.
+ *
+ * Every syscall append carries the condition "`$policy` is still at the activation I decided
+ * with". The recorder checks it in the same transaction that writes the event, so in log order
+ * every decision after a PolicyApplied/PolicyActivated event names the new version and every
+ * decision before it the old one: a switch under load mis-decides nothing.
+ *
+ * Until a policy is applied every syscall is allowed (permissive, as the seed without a policy
+ * engine), or denied with AGENTOS_FAIL_CLOSED.
  */
 @Injectable()
-export class PolicyGate {
-  constructor(@Inject(AGENTOS_CONFIG) private readonly config: AgentOsConfig) {}
+export class PolicyGate implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly cache: StreamStateCache<PolicyState>;
+  private readonly compiled = new Map<number, CompiledPolicy>();
+  private current: PolicySnapshot | null = null;
+  private poller?: NodeJS.Timeout;
 
-  decide(q: PolicyQuery): DecisionV1 {
-    if (this.config.failClosed) {
+  constructor(
+    private readonly reader: PgEventReader,
+    feed: CommittedEventsFeed,
+    @Inject(Readiness) readiness: Readiness,
+    @Inject(AGENTOS_CONFIG) private readonly config: AgentOsConfig,
+    @Inject(ROOT_LOGGER) private readonly logger: pino.Logger,
+  ) {
+    this.cache = new StreamStateCache<PolicyState>(reader, { fold: foldPolicyEvent, clone: (s) => s });
+    feed.onEvents((events) => {
+      const mine = events.filter((e) => e.streamId === POLICY_STREAM);
+      if (!mine.length) return;
+      this.cache.apply(POLICY_STREAM, mine);
+      void this.refresh().catch(() => undefined);
+    });
+    readiness.add('policy', () => (this.current ? true : 'the active policy is not loaded yet'));
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.refresh().catch((err) =>
+      this.logger.warn({ err: (err as Error).message }, 'policy not loaded yet; retrying'),
+    );
+    this.poller = setInterval(() => void this.poll(), 500);
+    this.poller.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.poller);
+  }
+
+  /** The policy for the next decision; null until it could be loaded (decide nothing then). */
+  snapshot(): PolicySnapshot | null {
+    return this.current;
+  }
+
+  /** The append condition that fences a decision made with `p`. */
+  condition(p: PolicySnapshot): StreamCondition {
+    return { streamId: POLICY_STREAM, version: p.activation };
+  }
+
+  async refresh(): Promise<PolicySnapshot> {
+    const c = await this.cache.refresh(POLICY_STREAM);
+    const state = c.state;
+    const active = state ? activePolicy(state) : null;
+    let compiled: CompiledPolicy | null = null;
+    if (active) {
+      compiled = this.compiled.get(active.version) ?? compilePolicy(active.document);
+      this.compiled.set(active.version, compiled);
+    }
+    const next: PolicySnapshot = {
+      activation: c.version,
+      version: active?.version ?? null,
+      hash: active?.hash ?? null,
+      compiled,
+    };
+    if (!this.current || next.activation > this.current.activation) {
+      if (this.current && this.current.version !== next.version) {
+        this.logger.info(
+          { from: this.current.version, to: next.version, activation: next.activation },
+          'policy switched',
+        );
+      }
+      this.current = next;
+    }
+    return this.current;
+  }
+
+  decide(q: PolicyQuery, p: PolicySnapshot): DecisionV1 {
+    if (!p.compiled) {
+      if (this.config.failClosed) {
+        return {
+          allowed: false,
+          mode: 'fail_closed',
+          action: q.action,
+          policyVersion: null,
+          rule: null,
+          reason: 'no policy has been applied and the kernel is fail-closed',
+          shadow: false,
+          onViolation: 'deny',
+        };
+      }
       return {
-        allowed: false,
-        mode: 'fail_closed',
+        allowed: true,
+        mode: 'permissive',
         action: q.action,
         policyVersion: null,
         rule: null,
-        reason: 'no policy has been applied and the kernel is fail-closed',
+        reason: null,
         shadow: false,
-        onViolation: 'deny',
+        onViolation: null,
       };
     }
+    const now = Date.parse(q.at);
+    const d = evaluatePolicy(
+      p.compiled,
+      { agentId: q.agentId, role: q.role, action: q.action, syscall: q.syscall, args: q.args, ring: 3 },
+      { count: (counts, windowMinutes) => usageCount(q.state, counts, windowMinutes, now) },
+    );
     return {
-      allowed: true,
-      mode: 'permissive',
+      allowed: d.allowed,
+      mode: 'policy',
       action: q.action,
-      policyVersion: null,
-      rule: null,
-      reason: null,
-      shadow: false,
-      onViolation: null,
+      policyVersion: p.version,
+      rule: d.rule,
+      reason: d.reason,
+      shadow: d.shadow,
+      onViolation: d.onViolation,
     };
   }
 
-  view(_role: string, _action?: string): PolicyView {
-    return { policyVersion: null, mode: this.config.failClosed ? 'fail_closed' : 'permissive', rules: [] };
+  view(p: PolicySnapshot, role: string, action?: string): PolicyView {
+    if (!p.compiled) {
+      return {
+        policyVersion: null,
+        hash: null,
+        name: null,
+        mode: this.config.failClosed ? 'fail_closed' : 'permissive',
+        rules: [],
+      };
+    }
+    return {
+      policyVersion: p.version,
+      hash: p.hash,
+      name: p.compiled.name,
+      mode: 'policy',
+      rules: matchingRulesFor(p.compiled, role, action),
+    };
   }
 
-  /** The version syscall appends must still find in force at commit (none until policies exist). */
-  get activeVersion(): number | null {
-    return null;
+  private async poll(): Promise<void> {
+    try {
+      const latest = await this.reader.streamVersion(POLICY_STREAM);
+      if (!this.current || latest > this.current.activation) await this.refresh();
+    } catch {
+      // Postgres unreachable: syscalls answer -7 meanwhile; try again on the next tick
+    }
   }
 }

@@ -7,6 +7,7 @@ import type {
   VfsEffectV1,
 } from '#contracts';
 import type { AgentState } from '#agent-state';
+import type { PolicySnapshot } from '../policy/policy-gate.service.js';
 
 /** Signals a syscall delivers to one agent (the caller itself or another). */
 export interface SignalDeliveries {
@@ -37,6 +38,8 @@ export interface HandlerContext {
   /** A private copy of the agent's state at `state.version`. */
   state: AgentState;
   at: string;
+  /** The one policy version this decision uses. */
+  policy: PolicySnapshot;
   /** Survives retries of the same request (e.g. a tool result: tools never run twice). */
   memo: Map<string, unknown>;
 }

@@ -10,6 +10,7 @@ import {
   agentStream,
   isVfsSyscall,
   policyActionFor,
+  policyArgsFor,
   type DecisionV1,
   type LifecycleState,
   type SignalDeliveredV1,
@@ -24,8 +25,8 @@ import { ProtocolError } from '#contracts';
 import { AgentStateCache } from '../agents/agent-state.cache.js';
 import { KeyedMutex } from '../agents/keyed-mutex.js';
 import { KernelMetrics } from '../metrics/kernel-metrics.js';
-import { PolicyGate } from '../policy/policy-gate.service.js';
-import { RecorderClient } from '../recording/recorder.client.js';
+import { PolicyGate, type PolicySnapshot } from '../policy/policy-gate.service.js';
+import { RecorderClient } from '#runtime';
 import { SignalPublisher } from '../signals/signal-publisher.service.js';
 import { ProcessHandlers } from './handlers/process.handlers.js';
 import { PolicyQueryHandlers } from './handlers/policy-query.handlers.js';
@@ -125,11 +126,19 @@ export class SyscallService {
       if (!cached.state) {
         return unrecorded(env.id, ErrorCode.NOT_REGISTERED, `Agent ${agentId} is not registered`, receivedAt);
       }
+      const policy = this.gate.snapshot();
+      if (!policy)
+        return unrecorded(
+          env.id,
+          ErrorCode.UNAVAILABLE,
+          'kernel unavailable: the active policy is not loaded yet',
+          receivedAt,
+        );
       const state = cached.state; // immutable: the cache folds into new objects
       const at = new Date().toISOString();
       let decided: Decided;
       try {
-        decided = await this.decide(state, env, { agentId, requestId, at, memo });
+        decided = await this.decide(state, env, { agentId, requestId, at, memo, policy });
       } catch (err) {
         // The handler crashed; the kernel survives and records the crash (-4).
         this.logger.error({ err, agentId, syscall: env.syscall }, 'syscall handler failed');
@@ -156,9 +165,17 @@ export class SyscallService {
         executionTimeMs,
       };
       const { request, perStream } = this.buildAppend(agentId, state, record, decided.handled.deliveries ?? []);
+      request.conditions = [this.gate.condition(policy)];
       const out = await this.recorder.append(request);
 
-      if (out.status === 'conflict' || out.status === 'condition_failed') {
+      if (out.status === 'condition_failed') {
+        // a new policy is in force: decide again with it
+        this.metrics.conflicts.inc();
+        await this.gate.refresh().catch(() => undefined);
+        lostAt = -1;
+        continue;
+      }
+      if (out.status === 'conflict') {
         this.metrics.conflicts.inc();
         if (out.streamId !== agentStream(agentId))
           await this.agents.refresh(out.streamId.slice('agent:'.length)).catch(() => undefined);
@@ -219,7 +236,7 @@ export class SyscallService {
   private async decide(
     state: AgentState,
     env: SyscallEnvelope,
-    c: { agentId: string; requestId: string; at: string; memo: Map<string, unknown> },
+    c: { agentId: string; requestId: string; at: string; memo: Map<string, unknown>; policy: PolicySnapshot },
   ): Promise<Decided> {
     if (state.lifecycle === 'terminated') {
       return skipped(fail(ErrorCode.TERMINATED, 'Agent has been terminated'));
@@ -237,13 +254,14 @@ export class SyscallService {
       args: env.args,
       state,
       at: c.at,
+      policy: c.policy,
       memo: c.memo,
     };
     const action = policyActionFor(env.syscall, env.args);
 
     if (env.syscall === 'SYS_CHECKPOLICY') {
       // Checking a policy never violates one (the seed killed agents for asking).
-      const view = this.gate.view(state.role);
+      const view = this.gate.view(c.policy, state.role);
       const decision: DecisionV1 = {
         ...SKIPPED,
         mode: view.mode,
@@ -254,15 +272,18 @@ export class SyscallService {
       return { decision, handled: this.policyQueries.checkPolicy(ctx) };
     }
 
-    const decision = this.gate.decide({
-      agentId: c.agentId,
-      role: state.role,
-      action,
-      syscall: env.syscall,
-      args: env.args,
-      state,
-      at: c.at,
-    });
+    const decision = this.gate.decide(
+      {
+        agentId: c.agentId,
+        role: state.role,
+        action,
+        syscall: env.syscall,
+        args: policyArgsFor(env.syscall, env.args),
+        state,
+        at: c.at,
+      },
+      c.policy,
+    );
     if (!decision.allowed) {
       const result = fail(
         ErrorCode.POLICY_VIOLATION,

@@ -12,6 +12,7 @@ export const EventTypes = {
   SignalDelivered: 'SignalDelivered',
   ToolRegistered: 'ToolRegistered',
   PolicyApplied: 'PolicyApplied',
+  PolicyActivated: 'PolicyActivated',
 } as const;
 
 export type LifecycleState = 'running' | 'stopped' | 'terminated';
@@ -108,5 +109,33 @@ export interface SignalDeliveredV1 {
 export interface ToolRegisteredV1 {
   name: string;
   description: string | null;
+  at: string;
+}
+
+/**
+ * PolicyApplied v1 on `$policy`: a new policy version (content never seen before) becomes the
+ * active one. `version` counts distinct contents 1, 2, 3...; `hash` is the content hash.
+ */
+export interface PolicyAppliedV1 {
+  version: number;
+  hash: string;
+  name: string;
+  /** The document as parsed (the normalised form is derived from it). */
+  document: Record<string, unknown>;
+  /** The text as submitted, for review. */
+  source: string;
+  format: 'yaml' | 'json';
+  appliedBy: string;
+  reason: string;
+  at: string;
+}
+
+/** PolicyActivated v1 on `$policy`: an earlier version becomes active again (rollback or re-apply). */
+export interface PolicyActivatedV1 {
+  version: number;
+  hash: string;
+  previousVersion: number | null;
+  appliedBy: string;
+  reason: string;
   at: string;
 }

@@ -66,3 +66,13 @@ export function policyActionFor(syscall: SyscallName, args: Record<string, unkno
   if (syscall === 'SYS_EXEC') return typeof args.tool === 'string' && args.tool ? args.tool : 'unknown_tool';
   return ACTIONS[syscall] ?? `syscall_${syscall.toLowerCase()}`;
 }
+
+/**
+ * The arguments a policy sees: the syscall's own, except for SYS_EXEC, whose action is the tool,
+ * so its arguments are the tool's (`args.args`), as the seed checked tool calls.
+ */
+export function policyArgsFor(syscall: SyscallName, args: Record<string, unknown>): Record<string, unknown> {
+  if (syscall !== 'SYS_EXEC') return args;
+  const inner = args.args;
+  return inner && typeof inner === 'object' && !Array.isArray(inner) ? (inner as Record<string, unknown>) : {};
+}

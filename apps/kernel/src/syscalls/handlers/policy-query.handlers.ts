@@ -23,20 +23,23 @@ export class PolicyQueryHandlers {
       return outcome(fail(ErrorCode.INVALID_REQUEST, 'target must be a string'));
     const checked =
       target !== undefined ? { ...(args as Record<string, unknown>), target } : (args as Record<string, unknown>);
-    const d = this.gate.decide({
-      agentId: c.agentId,
-      role: c.state.role,
-      action,
-      syscall: 'SYS_CHECKPOLICY',
-      args: checked,
-      state: c.state,
-      at: c.at,
-    });
-    const allowed = d.allowed && !d.shadow;
+    const d = this.gate.decide(
+      {
+        agentId: c.agentId,
+        role: c.state.role,
+        action,
+        syscall: 'SYS_CHECKPOLICY',
+        args: checked,
+        state: c.state,
+        at: c.at,
+      },
+      c.policy,
+    );
     return outcome(
       ok({
-        allowed,
-        ...(allowed ? {} : { reason: d.reason ?? 'Access denied' }),
+        allowed: d.allowed,
+        ...(!d.allowed || d.shadow ? { reason: d.reason ?? 'Access denied' } : {}),
+        ...(d.shadow ? { shadow: true } : {}),
         action,
         agentId: c.agentId,
         policyVersion: d.policyVersion,
@@ -50,6 +53,6 @@ export class PolicyQueryHandlers {
     const action = c.args.action;
     if (action !== undefined && typeof action !== 'string')
       return outcome(fail(ErrorCode.INVALID_REQUEST, 'action must be a string'));
-    return outcome(ok(this.gate.view(c.state.role, action as string | undefined)));
+    return outcome(ok(this.gate.view(c.policy, c.state.role, action as string | undefined)));
   }
 }

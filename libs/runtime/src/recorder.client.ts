@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { Subjects, isApiError, type RecorderAppendReply } from '#contracts';
 import type { AppendOutcome, AppendRequest, CommittedEvent } from '#event-store';
 import { NatsRpcClient, ServiceUnavailableError } from '#messaging';
-import { PG_POOL } from '#runtime';
+import { PG_POOL } from './postgres.module.js';
 
 export type RecorderOutcome = AppendOutcome | { status: 'unavailable'; message: string };
 
@@ -14,6 +14,13 @@ export interface RecorderClientSettings {
   settleTimeoutMs: number;
 }
 export const RECORDER_CLIENT_SETTINGS = Symbol('RECORDER_CLIENT_SETTINGS');
+
+export function recorderClientSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): RecorderClientSettings {
+  return {
+    timeoutMs: Number(env.AGENTOS_RECORDER_TIMEOUT_MS || 10_000),
+    settleTimeoutMs: Number(env.AGENTOS_SETTLE_TIMEOUT_MS || 60_000),
+  };
+}
 
 /**
  * Appends through the recorder (the only writer). When no reply comes in time the outcome is

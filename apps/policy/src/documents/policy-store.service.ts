@@ -1,0 +1,239 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import type { AgentOsConfig } from '#config';
+import {
+  ErrorCode,
+  EventTypes,
+  POLICY_STREAM,
+  ProtocolError,
+  type PolicyActivatedV1,
+  type PolicyAppliedV1,
+} from '#contracts';
+import { PgEventReader, StreamStateCache, type NewEvent } from '#event-store';
+import {
+  activePolicy,
+  diffPolicies,
+  normalizePolicy,
+  parsePolicyDocument,
+  policyContentHash,
+  foldPolicyEvent,
+  type PolicyDiff,
+  type PolicyError,
+  type PolicyState,
+  type PolicyVersionRecord,
+} from '#policy-engine';
+import { AGENTOS_CONFIG, CommittedEventsFeed, RecorderClient } from '#runtime';
+
+export type ValidateResult =
+  | { valid: true; name: string; hash: string; importedFrom?: 'seed'; knownVersion: number | null }
+  | { valid: false; errors: PolicyError[] };
+
+export interface ApplyResult {
+  status: 'applied' | 'activated' | 'unchanged';
+  version: number;
+  hash: string;
+  /** Position in `$policy`: every decision recorded after it uses this version. */
+  activation: number;
+  position: string | null;
+}
+
+/**
+ * Policy versions as events on `$policy`. Applying validates first (an invalid document never
+ * becomes a version); new content gets the next version number; content seen before is
+ * re-activated under its old number; applying the active content changes nothing. Several
+ * policy replicas serialise on the stream's expected version.
+ */
+@Injectable()
+export class PolicyStore {
+  private readonly cache: StreamStateCache<PolicyState>;
+  private readonly host = os.hostname();
+
+  constructor(
+    reader: PgEventReader,
+    feed: CommittedEventsFeed,
+    private readonly recorder: RecorderClient,
+    @Inject(AGENTOS_CONFIG) private readonly config: AgentOsConfig,
+  ) {
+    this.cache = new StreamStateCache<PolicyState>(reader, { fold: foldPolicyEvent, clone: (s) => s });
+    feed.onEvents((events) => {
+      const mine = events.filter((e) => e.streamId === POLICY_STREAM);
+      if (mine.length) this.cache.apply(POLICY_STREAM, mine);
+    });
+  }
+
+  async state(): Promise<PolicyState> {
+    const c = await this.cache.refresh(POLICY_STREAM);
+    return c.state ?? { versions: [], activeVersion: null, activation: c.version, history: [] };
+  }
+
+  async validate(text: string, format: 'yaml' | 'json' = 'yaml'): Promise<ValidateResult> {
+    const r = parsePolicyDocument(text, format);
+    if (!r.ok) return { valid: false, errors: r.errors };
+    const hash = policyContentHash(r.document);
+    const known = (await this.state()).versions.find((v) => v.hash === hash);
+    return {
+      valid: true,
+      name: r.document.name,
+      hash,
+      ...(r.importedFrom ? { importedFrom: r.importedFrom } : {}),
+      knownVersion: known?.version ?? null,
+    };
+  }
+
+  async apply(
+    text: string,
+    format: 'yaml' | 'json' = 'yaml',
+    appliedBy = 'operator',
+    reason = '',
+  ): Promise<ApplyResult> {
+    const parsed = parsePolicyDocument(text, format);
+    if (!parsed.ok) {
+      throw new ProtocolError(ErrorCode.INVALID_REQUEST, `invalid policy: ${describe(parsed.errors)}`, {
+        errors: parsed.errors,
+      });
+    }
+    const hash = policyContentHash(parsed.document);
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const s = await this.state();
+      const active = activePolicy(s);
+      if (active?.hash === hash)
+        return { status: 'unchanged', version: active.version, hash, activation: s.activation, position: null };
+      const at = new Date().toISOString();
+      const known = s.versions.find((v) => v.hash === hash);
+      const event: NewEvent = known
+        ? this.event(EventTypes.PolicyActivated, {
+            version: known.version,
+            hash,
+            previousVersion: s.activeVersion,
+            appliedBy,
+            reason: reason || 're-applied',
+            at,
+          } satisfies PolicyActivatedV1)
+        : this.event(EventTypes.PolicyApplied, {
+            version: (s.versions.at(-1)?.version ?? 0) + 1,
+            hash,
+            name: parsed.document.name,
+            document: parsed.document as unknown as Record<string, unknown>,
+            source: text,
+            format,
+            appliedBy,
+            reason,
+            at,
+          } satisfies PolicyAppliedV1);
+      const out = await this.recorder.append({
+        appends: [{ streamId: POLICY_STREAM, expectedVersion: s.activation, events: [event] }],
+      });
+      if (out.status === 'conflict') continue;
+      if (out.status !== 'committed') throw unavailable(out);
+      const version = (event.data as { version: number }).version;
+      return {
+        status: known ? 'activated' : 'applied',
+        version,
+        hash,
+        activation: out.events[0].streamVersion,
+        position: String(out.events[0].position),
+      };
+    }
+    throw new ProtocolError(ErrorCode.UNAVAILABLE, 'policy changed concurrently too often; try again');
+  }
+
+  async rollback(version: number, appliedBy = 'operator', reason = ''): Promise<ApplyResult> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const s = await this.state();
+      const target = s.versions.find((v) => v.version === version);
+      if (!target) throw new ProtocolError(ErrorCode.INVALID_REQUEST, `there is no policy version ${version}`);
+      if (s.activeVersion === version)
+        return { status: 'unchanged', version, hash: target.hash, activation: s.activation, position: null };
+      const data: PolicyActivatedV1 = {
+        version,
+        hash: target.hash,
+        previousVersion: s.activeVersion,
+        appliedBy,
+        reason: reason || `rollback to version ${version}`,
+        at: new Date().toISOString(),
+      };
+      const out = await this.recorder.append({
+        appends: [
+          {
+            streamId: POLICY_STREAM,
+            expectedVersion: s.activation,
+            events: [this.event(EventTypes.PolicyActivated, data)],
+          },
+        ],
+      });
+      if (out.status === 'conflict') continue;
+      if (out.status !== 'committed') throw unavailable(out);
+      return {
+        status: 'activated',
+        version,
+        hash: target.hash,
+        activation: out.events[0].streamVersion,
+        position: String(out.events[0].position),
+      };
+    }
+    throw new ProtocolError(ErrorCode.UNAVAILABLE, 'policy changed concurrently too often; try again');
+  }
+
+  async list(): Promise<{
+    activeVersion: number | null;
+    activation: number;
+    versions: Omit<PolicyVersionRecord, 'document' | 'source'>[];
+  }> {
+    const s = await this.state();
+    return {
+      activeVersion: s.activeVersion,
+      activation: s.activation,
+      versions: s.versions.map(({ document: _d, source: _s, ...v }) => ({
+        ...v,
+        active: v.version === s.activeVersion,
+      })),
+    };
+  }
+
+  async show(version?: number): Promise<PolicyVersionRecord & { active: boolean; normalized: unknown }> {
+    const s = await this.state();
+    const v = version === undefined ? activePolicy(s) : s.versions.find((x) => x.version === version);
+    if (!v)
+      throw new ProtocolError(
+        ErrorCode.INVALID_REQUEST,
+        version === undefined ? 'no policy has been applied' : `there is no policy version ${version}`,
+      );
+    return { ...v, active: v.version === s.activeVersion, normalized: normalizePolicy(v.document) };
+  }
+
+  async diff(from: number, to?: number): Promise<PolicyDiff & { from: number; to: number }> {
+    const s = await this.state();
+    const a = s.versions.find((v) => v.version === from);
+    const toVersion = to ?? s.activeVersion;
+    const b = s.versions.find((v) => v.version === toVersion);
+    if (!a || !b)
+      throw new ProtocolError(ErrorCode.INVALID_REQUEST, `there is no policy version ${!a ? from : toVersion}`);
+    return {
+      from: a.version,
+      to: b.version,
+      ...diffPolicies(normalizePolicy(a.document), normalizePolicy(b.document)),
+    };
+  }
+
+  private event(type: string, data: unknown): NewEvent {
+    return {
+      eventId: randomUUID(),
+      type,
+      schemaVersion: 1,
+      data: data as NewEvent['data'],
+      metadata: { host: this.host, service: 'policy', instanceId: this.config.instanceId, ring: 0 },
+    };
+  }
+}
+
+function describe(errors: PolicyError[]): string {
+  return errors
+    .slice(0, 5)
+    .map((e) => `${e.line ? `line ${e.line}: ` : ''}${e.field || '(document)'}: ${e.message}`)
+    .join('; ');
+}
+
+function unavailable(out: { status: string; message?: string; reason?: string }): ProtocolError {
+  return new ProtocolError(ErrorCode.UNAVAILABLE, out.message ?? out.reason ?? `append ${out.status}`);
+}
