@@ -1,7 +1,6 @@
 import { connect } from '@nats-io/transport-node';
 import { randomUUID } from 'node:crypto';
-import { Subjects } from '#contracts';
-import { withSubjectPrefix } from '#contracts';
+import { Subjects, withSubjectPrefix } from '#contracts';
 import { runClosedLoop, type LoadResult } from './closed-loop.js';
 import type { PhaseSettings } from './baselines.js';
 

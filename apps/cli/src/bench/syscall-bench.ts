@@ -1,6 +1,6 @@
 import { connect } from '@nats-io/transport-node';
-import { Subjects, type SyscallReply } from '#contracts';
-import { withSubjectPrefix } from '#contracts';
+import { Subjects, withSubjectPrefix, type SyscallReply } from '#contracts';
+import { hundredRulePolicy } from '#policy-engine';
 import { runClosedLoop, type LoadResult } from './closed-loop.js';
 import type { PhaseSettings } from './baselines.js';
 
@@ -20,10 +20,11 @@ export async function syscallBench(
   prefix: string,
   s: PhaseSettings,
   agents: number,
+  namePrefix = 'bench',
 ): Promise<SyscallBenchResult> {
   const nc = await connect({ servers: natsUrl });
   const subj = (x: string) => withSubjectPrefix(x, prefix);
-  const ids = Array.from({ length: agents }, (_, i) => `bench-${i}`);
+  const ids = Array.from({ length: agents }, (_, i) => `${namePrefix}-${i}`);
   try {
     await Promise.all(
       ids.map((agentId) =>
@@ -56,6 +57,32 @@ export async function syscallBench(
       op: async (_w, i) => call(ids[0], i % 2 ? 'SYS_READ' : 'SYS_WRITE', { path: '/mem/working/seq', data: payload }),
     });
     return { mixed, sequential, agents };
+  } finally {
+    await nc.close();
+  }
+}
+
+/** Applies the 100-rule benchmark policy, with the bench agents' role allowed their file actions. */
+export async function applyBenchPolicy(natsUrl: string, prefix: string): Promise<number> {
+  const nc = await connect({ servers: natsUrl });
+  try {
+    const doc = hundredRulePolicy();
+    doc.roles = {
+      ...doc.roles,
+      agent: { allow: ['file_read', 'file_write', 'file_open', 'file_close'], context: { level: 2 } },
+    };
+    const r = (
+      await nc.request(
+        withSubjectPrefix(Subjects.policyApply, prefix),
+        JSON.stringify({ document: JSON.stringify(doc), format: 'json', reason: 'bench' }),
+        {
+          timeout: 30_000,
+        },
+      )
+    ).json<{ version?: number; error?: { message: string } }>();
+    if (!r.version) throw new Error(`policy not applied: ${r.error?.message}`);
+    await new Promise((res) => setTimeout(res, 500)); // every kernel has it well within this
+    return r.version;
   } finally {
     await nc.close();
   }

@@ -4,7 +4,8 @@ import { LocalStack } from '#devstack';
 import { natsRequestReplyBaseline, pgInsertBaselines, type PhaseSettings } from '../bench/baselines.js';
 import type { LoadResult } from '../bench/closed-loop.js';
 import { recorderAppendBench } from '../bench/recorder-bench.js';
-import { syscallBench } from '../bench/syscall-bench.js';
+import { syscallBench, applyBenchPolicy } from '../bench/syscall-bench.js';
+import { benchmarkDecisions } from '#policy-engine';
 import { createPgPool } from '#event-store';
 import { replayLog } from '../replay/replay-log.js';
 import type { CliOutput } from '../output.js';
@@ -88,9 +89,15 @@ export function registerBench(program: Command, out: CliOutput): void {
         if (scenario === 'syscalls' || scenario === 'all') {
           out.progress('starting vfs and kernel...');
           await stack.start('vfs');
+          await stack.start('policy');
           for (let i = 0; i < kernels; i++) await stack.start('kernel');
-          out.progress(`syscalls, ${agents} agents...`);
-          const sb = await syscallBench(c.natsUrl, stack.o.subjectPrefix, s, agents);
+          out.progress(`syscalls, ${agents} agents, no policy...`);
+          const sb = await syscallBench(c.natsUrl, stack.o.subjectPrefix, s, agents, 'bench');
+          out.progress('applying a 100-rule policy...');
+          await applyBenchPolicy(c.natsUrl, stack.o.subjectPrefix);
+          out.progress(`syscalls, ${agents} agents, 100-rule policy...`);
+          const withPolicy = await syscallBench(c.natsUrl, stack.o.subjectPrefix, s, agents, 'benchp');
+          const decisions = benchmarkDecisions(200_000);
           const pool = createPgPool({ pgUrl: c.pgUrl, pgSchema: stack.o.schema, pgRole: '' });
           let replay;
           try {
@@ -100,6 +107,8 @@ export function registerBench(program: Command, out: CliOutput): void {
             await pool.end();
           }
           report.syscalls = { agents: sb.agents, kernels, mixed: sb.mixed, sequential: sb.sequential };
+          report.syscallsWithPolicy = { mixed: withPolicy.mixed, sequential: withPolicy.sequential, rules: 100 };
+          report.policyDecision = decisions;
           report.replay = {
             events: replay.events,
             seconds: replay.seconds,
@@ -122,6 +131,21 @@ export function registerBench(program: Command, out: CliOutput): void {
           rows.push({
             ...rate('one agent, sequential syscalls', sb.sequential, 'syscalls/s'),
             p95: sb.sequential.latency.p95Ms,
+          });
+          rows.push({
+            ...rate(`same mix under a 100-rule policy (${kernels} kernel)`, withPolicy.mixed, 'syscalls/s'),
+            p95: withPolicy.mixed.latency.p95Ms,
+            ratio: `${ratio(withPolicy.mixed.perSecond, sb.mixed.perSecond)}x without policy`,
+          });
+          rows.push({
+            ...rate('one agent, sequential, 100-rule policy', withPolicy.sequential, 'syscalls/s'),
+            p95: withPolicy.sequential.latency.p95Ms,
+          });
+          rows.push({
+            metric: `policy decision alone, 100 rules (${decisions.decisions.toLocaleString('en-US')} decisions, µs)`,
+            value: `${decisions.meanUs} µs mean`,
+            p50: decisions.p50Us,
+            p99: decisions.p99Us,
           });
           rows.push({
             metric: `replay: fold the whole log (${replay.events} events, ${replay.agents.size} agents)`,

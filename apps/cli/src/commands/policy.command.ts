@@ -2,7 +2,13 @@ import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { Subjects } from '#contracts';
-import { POLICY_JSON_SCHEMA, parsePolicyDocument, policyContentHash, type PolicyDiff, type PolicyError } from '#policy-engine';
+import {
+  POLICY_JSON_SCHEMA,
+  parsePolicyDocument,
+  policyContentHash,
+  type PolicyDiff,
+  type PolicyError,
+} from '#policy-engine';
 import { withSession } from '../nats-session.js';
 import type { CliOutput } from '../output.js';
 
@@ -148,7 +154,10 @@ export function registerPolicy(program: Command, out: CliOutput): void {
     .argument('[to]', 'version')
     .action(async (from: string, to?: string) => {
       const d = await withSession((s) =>
-        s.request<PolicyDiff & { from: number; to: number }>(Subjects.policyDiff, { from: Number(from), ...(to ? { to: Number(to) } : {}) }),
+        s.request<PolicyDiff & { from: number; to: number }>(Subjects.policyDiff, {
+          from: Number(from),
+          ...(to ? { to: Number(to) } : {}),
+        }),
       );
       out.result(d, () => {
         if (d.identical) return void process.stdout.write(`versions ${d.from} and ${d.to} mean the same\n`);
