@@ -288,7 +288,10 @@ rateLimits:
       });
     // reads do not count
     const written = replies.findIndex((r) => r.success);
-    expect(await sys('lim', 'SYS_READ', { path: `/mem/working/${written}` })).toMatchObject({ success: true, returnValue: 'x' });
+    expect(await sys('lim', 'SYS_READ', { path: `/mem/working/${written}` })).toMatchObject({
+      success: true,
+      returnValue: 'x',
+    });
     // restart every kernel: the usage comes back from the log
     for (const k of t.stack.running('kernel')) await k.stop();
     await t.stack.start('kernel');

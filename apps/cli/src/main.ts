@@ -1,8 +1,11 @@
 import 'reflect-metadata';
 import { Command } from 'commander';
+import { registerAudit } from './commands/audit.command.js';
 import { registerBench } from './commands/bench.command.js';
 import { registerMigrate } from './commands/migrate.command.js';
 import { registerPolicy } from './commands/policy.command.js';
+import { registerReplay } from './commands/replay.command.js';
+import { registerWhatIf } from './commands/whatif.command.js';
 import { CliOutput } from './output.js';
 
 const out = new CliOutput();
@@ -17,6 +20,9 @@ const program = new Command()
 registerMigrate(program, out);
 registerBench(program, out);
 registerPolicy(program, out);
+registerAudit(program, out);
+registerReplay(program, out);
+registerWhatIf(program, out);
 
 try {
   await program.parseAsync(process.argv);

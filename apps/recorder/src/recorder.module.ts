@@ -6,6 +6,7 @@ import { AppendController } from './append/append.controller.js';
 import { CommittedEventsPublisher } from './append/committed-events.publisher.js';
 import { GROUP_COMMIT_SETTINGS, GroupCommitQueue, type GroupCommitSettings } from './append/group-commit.queue.js';
 import { QueryController } from './query/query.controller.js';
+import { AuditController } from './audit/audit.controller.js';
 
 @Module({})
 export class RecorderModule {
@@ -18,7 +19,7 @@ export class RecorderModule {
     return {
       module: RecorderModule,
       imports: [RuntimeModule.forRoot(rt), PostgresModule],
-      controllers: [AppendController, QueryController],
+      controllers: [AppendController, QueryController, AuditController],
       providers: [
         { provide: GROUP_COMMIT_SETTINGS, useValue: settings },
         { provide: PgEventAppender, inject: [PG_POOL], useFactory: (pool: pg.Pool) => new PgEventAppender(pool) },

@@ -30,6 +30,10 @@ export const Subjects = {
   policyRollback: 'agentos.v1.policy.rollback',
   policySchema: 'agentos.v1.policy.schema',
 
+  auditQuery: 'agentos.v1.audit.query',
+  auditStats: 'agentos.v1.audit.stats',
+  auditHead: 'agentos.v1.audit.head',
+
   recorderAppend: 'agentos.v1.recorder.append',
   recorderReadStream: 'agentos.v1.recorder.read.stream',
   recorderReadAll: 'agentos.v1.recorder.read.all',

@@ -11,3 +11,4 @@ export * from './pg-event-reader.js';
 export * from './pg-pool.js';
 export * from './snapshot-store.js';
 export * from './stream-state-cache.js';
+export * from './audit-query.js';

@@ -20,13 +20,13 @@ export class QueryController {
   @MessagePattern(Subjects.recorderReadStream, { queue: 'recorder' })
   async readStream(@Payload(JsonBodyPipe, protocolValidationPipe()) q: ReadStreamDto): Promise<RecorderReadReply> {
     const [events, head] = await Promise.all([this.reader.readStream(q.streamId, q), this.reader.head()]);
-    return { events, head };
+    return { events: fitReply(events), head };
   }
 
   @MessagePattern(Subjects.recorderReadAll, { queue: 'recorder' })
   async readAll(@Payload(JsonBodyPipe, protocolValidationPipe()) q: ReadAllDto): Promise<RecorderReadReply> {
     const [events, head] = await Promise.all([this.reader.readAll(q), this.reader.head()]);
-    return { events, head };
+    return { events: fitReply(events), head };
   }
 
   @MessagePattern(Subjects.recorderHead, { queue: 'recorder' })
@@ -44,4 +44,14 @@ export class QueryController {
     const r = await this.readiness.evaluate();
     return { status: r.ready ? 'ready' : 'not ready', checks: r.checks };
   }
+}
+
+/** Keeps a reply under NATS's max payload: a prefix of the events; callers page on. */
+function fitReply<T extends { data: unknown }>(events: T[], maxBytes = 768 * 1024): T[] {
+  let bytes = 0;
+  for (let i = 0; i < events.length; i++) {
+    bytes += JSON.stringify(events[i]).length;
+    if (bytes > maxBytes && i > 0) return events.slice(0, i);
+  }
+  return events;
 }

@@ -1,0 +1,53 @@
+import { eventHash, toCanonicalJson, type RecordedEvent, type TamperReason } from '#event-store';
+
+export interface ChainProblem {
+  position: number;
+  reason: TamperReason;
+  expected?: string;
+  actual?: string;
+}
+
+/**
+ * Recomputes the hash chain over events as delivered (over NATS or from an export file), on this
+ * side: nothing the server says about its own integrity is taken on trust. `data` and
+ * `metadata` are put back into RFC 8785 canonical form, as docs/event-log.md describes.
+ */
+export class ChainCheck {
+  private expected: number;
+  lastHash: string;
+  checked = 0;
+
+  constructor(fromPosition: number, startHash: string) {
+    this.expected = fromPosition;
+    this.lastHash = startHash;
+  }
+
+  get nextPosition(): number {
+    return this.expected;
+  }
+
+  check(e: RecordedEvent): ChainProblem | null {
+    if (e.position !== this.expected) return { position: this.expected, reason: 'missing', actual: String(e.position) };
+    if (e.prevHash !== this.lastHash)
+      return { position: e.position, reason: 'prev_hash_mismatch', expected: this.lastHash, actual: e.prevHash };
+    const recomputed = eventHash({
+      position: e.position,
+      streamId: e.streamId,
+      streamVersion: e.streamVersion,
+      eventId: e.eventId,
+      idempotencyKey: e.idempotencyKey,
+      type: e.type,
+      schemaVersion: e.schemaVersion,
+      dataJson: toCanonicalJson(e.data),
+      metadataJson: toCanonicalJson(e.metadata),
+      recordedAt: e.recordedAt,
+      prevHash: e.prevHash,
+    });
+    if (recomputed !== e.hash)
+      return { position: e.position, reason: 'hash_mismatch', expected: recomputed, actual: e.hash };
+    this.lastHash = e.hash;
+    this.expected += 1;
+    this.checked += 1;
+    return null;
+  }
+}

@@ -1,0 +1,121 @@
+import { policyActionFor, policyArgsFor, isSyscallName, type DecisionV1, type SyscallRecordedV1 } from '#contracts';
+import { foldAgentEvent, usageCount, type AgentState } from '#agent-state';
+import type { AuditFilter, RecordedEvent } from '#event-store';
+import { evaluatePolicy, type CompiledPolicy } from '#policy-engine';
+
+export type ChangeKind = 'allow→deny' | 'deny→allow' | 'allow→shadow' | 'shadow→allow' | 'rule changed';
+
+export interface DecisionChange {
+  position: number;
+  agentId: string;
+  syscall: string;
+  requestId: string;
+  kind: ChangeKind;
+  recorded: { allowed: boolean; shadow: boolean; rule: string | null; policyVersion: number | null };
+  candidate: {
+    allowed: boolean;
+    shadow: boolean;
+    rule: string | null;
+    reason: string | null;
+    onViolation: string | null;
+  };
+}
+
+export interface WhatIfReport {
+  evaluated: number;
+  unchanged: number;
+  changed: number;
+  byKind: Record<ChangeKind, number>;
+  changes: DecisionChange[];
+}
+
+/**
+ * Re-decides recorded syscalls under a candidate policy, each against the agent's state just
+ * before it as recorded (role, rate usage), and reports the decisions that would differ. The
+ * history is taken as it happened (later events are not re-imagined), and nothing is written.
+ */
+export async function whatIf(
+  events: AsyncIterable<RecordedEvent>,
+  candidate: CompiledPolicy,
+  range: Pick<AuditFilter, 'from' | 'to' | 'after' | 'toPosition'>,
+  maxListed = 100,
+): Promise<WhatIfReport> {
+  const states = new Map<string, AgentState | null>();
+  const report: WhatIfReport = {
+    evaluated: 0,
+    unchanged: 0,
+    changed: 0,
+    byKind: { 'allow→deny': 0, 'deny→allow': 0, 'allow→shadow': 0, 'shadow→allow': 0, 'rule changed': 0 },
+    changes: [],
+  };
+  const inRange = (e: RecordedEvent) =>
+    (range.after === undefined || e.position > range.after) &&
+    (range.toPosition === undefined || e.position <= range.toPosition) &&
+    (!range.from || e.recordedAt >= range.from) &&
+    (!range.to || e.recordedAt < range.to);
+
+  for await (const e of events) {
+    if (!e.streamId.startsWith('agent:')) continue;
+    const before = states.get(e.streamId) ?? null;
+    if (e.type === 'SyscallRecorded' && before && inRange(e)) {
+      const d = e.data as unknown as SyscallRecordedV1;
+      if (d.decision.mode !== 'skipped' && isSyscallName(d.syscall) && d.syscall !== 'SYS_CHECKPOLICY') {
+        report.evaluated += 1;
+        const c = evaluatePolicy(
+          candidate,
+          {
+            agentId: before.agentId,
+            role: before.role,
+            action: d.decision.action ?? policyActionFor(d.syscall, d.args),
+            syscall: d.syscall,
+            args: policyArgsFor(d.syscall, d.args),
+            ring: 3,
+          },
+          { count: (counts, minutes) => usageCount(before, counts, minutes, Date.parse(d.at)) },
+        );
+        const kind = changeKind(d.decision, c);
+        if (!kind) report.unchanged += 1;
+        else {
+          report.changed += 1;
+          report.byKind[kind] += 1;
+          if (report.changes.length < maxListed) {
+            report.changes.push({
+              position: e.position,
+              agentId: before.agentId,
+              syscall: d.syscall,
+              requestId: d.requestId,
+              kind,
+              recorded: {
+                allowed: d.decision.allowed,
+                shadow: d.decision.shadow,
+                rule: d.decision.rule,
+                policyVersion: d.decision.policyVersion,
+              },
+              candidate: {
+                allowed: c.allowed,
+                shadow: c.shadow,
+                rule: c.rule,
+                reason: c.reason,
+                onViolation: c.onViolation,
+              },
+            });
+          }
+        }
+      }
+    }
+    states.set(e.streamId, foldAgentEvent(before, e));
+  }
+  return report;
+}
+
+function changeKind(
+  recorded: DecisionV1,
+  c: { allowed: boolean; shadow: boolean; rule: string | null },
+): ChangeKind | null {
+  if (recorded.allowed && !c.allowed) return 'allow→deny';
+  if (!recorded.allowed && c.allowed) return 'deny→allow';
+  if (!recorded.shadow && c.shadow) return 'allow→shadow';
+  if (recorded.shadow && !c.shadow) return 'shadow→allow';
+  if (recorded.mode === 'policy' && recorded.rule !== c.rule) return 'rule changed';
+  return null;
+}

@@ -1,0 +1,280 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Subjects, type SyscallReply } from '#contracts';
+import { createPgPool, eventHash, type RecordedEvent } from '#event-store';
+import { runCli } from '../support/cli.js';
+import { TEST_PG_URL } from '../support/test-env.js';
+import { startTestStack, type TestStack } from '../support/test-stack.js';
+
+/** Compliance: query, follow, stats, export and verification, time travel and what-if, through the CLI. */
+describe('audit, verification, time travel and what-if', () => {
+  let t: TestStack;
+  let dir: string;
+  let env: Record<string, string>;
+  let n = 0;
+  const sys = (agentId: string, syscall: string, args: Record<string, unknown> = {}) =>
+    t.request<SyscallReply>(Subjects.syscall(agentId), { id: `a${++n}`, syscall, args });
+  const cli = (...args: string[]) => runCli(args, env);
+  const json = async (...args: string[]) => {
+    const r = await cli('--json', ...args);
+    if (r.stderr.includes('agentos:')) throw new Error(r.stderr);
+    return JSON.parse(r.stdout);
+  };
+  let midPosition = 0;
+  let midTime = '';
+
+  beforeAll(async () => {
+    t = await startTestStack({ services: ['recorder', 'vfs', 'policy', 'kernel'] });
+    dir = mkdtempSync(path.join(os.tmpdir(), 'agentos-audit-'));
+    env = {
+      AGENTOS_NATS_URL: `nats://${t.nc.getServer().replace(/^nats:\/\//, '')}`,
+      AGENTOS_SUBJECT_PREFIX: t.prefix,
+    };
+    await t.request(Subjects.adminAgentsCreate, { agentId: 'alice', role: 'writer' });
+    await t.request(Subjects.adminAgentsCreate, { agentId: 'bob', role: 'reader' });
+    for (let i = 0; i < 3; i++)
+      await sys('alice', 'SYS_WRITE', { path: '/mem/working/diary', data: `day ${i}\n`, mode: 'a' });
+    await sys('alice', 'SYS_OPEN', { path: '/mem/working/diary' });
+    midPosition = Number((await sys('alice', 'SYS_READ', { path: '/mem/working/diary' })).position);
+    midTime = new Date().toISOString();
+    await new Promise((r) => setTimeout(r, 20));
+    writeFileSync(
+      path.join(dir, 'v1.yaml'),
+      'apiVersion: agentos/v1\nname: v1\nroles:\n  writer: { allow: [file_read, file_write, file_open, file_close, syscall_sys_stat, syscall_sys_getpolicy] }\n  reader: { allow: [file_read] }\n' +
+        'rules:\n  - { name: no-secrets, priority: 9, match: { actions: [file_write] }, when: { field: args.path, operator: contains, value: secret }, effect: deny, onViolation: deny, message: no secrets }\n',
+    );
+    await json('policy', 'apply', path.join(dir, 'v1.yaml'));
+    await new Promise((r) => setTimeout(r, 300));
+    await sys('alice', 'SYS_WRITE', { path: '/mem/working/secret.txt', data: 'x' }); // denied by no-secrets
+    await sys('alice', 'SYS_WRITE', { path: '/mem/working/diary', data: 'day 3\n', mode: 'a' });
+    await sys('bob', 'SYS_WRITE', { path: '/mem/working/b', data: 'x' }); // denied by role, killed
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('queries by agent, syscall, decision, rule, policy version and time, as a table and as JSON', async () => {
+    const all = await json('audit', 'query', '--agent', 'alice', '--limit', '1000');
+    expect(all.events.map((e: RecordedEvent) => e.streamId)).toEqual(Array(all.count).fill('agent:alice'));
+    const writes = await json('audit', 'query', '--agent', 'alice', '--syscall', 'SYS_WRITE');
+    expect(writes.count).toBe(5);
+    const denied = await json('audit', 'query', '--decision', 'denied');
+    expect(denied.events.map((e: any) => [e.streamId, e.data.decision.rule])).toEqual([
+      ['agent:alice', 'no-secrets'],
+      ['agent:bob', 'role:reader'],
+    ]);
+    expect((await json('audit', 'query', '--rule', 'no-secrets')).count).toBe(1);
+    expect((await json('audit', 'query', '--policy-version', '1', '--syscall', 'SYS_WRITE')).count).toBe(3);
+    expect((await json('audit', 'query', '--agent', 'alice', '--to', midTime, '--type', 'SyscallRecorded')).count).toBe(
+      5,
+    );
+    const table = await cli('audit', 'query', '--agent', 'bob');
+    expect(table.stdout).toContain('role:reader');
+    expect(table.stdout).toMatch(/SIGKILL \(default\)/);
+    const jsonl = await cli('audit', 'query', '--agent', 'bob', '--jsonl');
+    const lines = jsonl.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.map((e) => e.type)).toEqual(['AgentCreated', 'SyscallRecorded', 'SignalDelivered', 'SignalDelivered']);
+  });
+
+  it("gives the seed's statistics", async () => {
+    const st = await json('audit', 'stats');
+    expect(st.byDecision).toMatchObject({ denied: 2 });
+    expect(st.topAgents[0]).toEqual({ agentId: 'alice', syscalls: 7 });
+    expect(st.byErrorCode).toMatchObject({ '-2': 2 });
+  });
+
+  it('follows the log live', async () => {
+    const following = cli('--json', 'audit', 'follow', '--agent', 'alice', '--max', '2', '--for', '20');
+    await new Promise((r) => setTimeout(r, 1200));
+    await sys('alice', 'SYS_STAT', { path: '/mem/working/diary' });
+    await sys('alice', 'SYS_GETPOLICY');
+    const r = await following;
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(events.map((e) => e.data.syscall)).toEqual(['SYS_STAT', 'SYS_GETPOLICY']);
+  });
+
+  it('rebuilds an agent at a past position or time, and diffs two points (time travel)', async () => {
+    const past = await json('replay', '--agent', 'alice', '--at', String(midPosition));
+    expect(past).toMatchObject({
+      state: 'running',
+      policyInForce: null,
+      descriptors: [{ fd: 1, path: '/mem/working/diary', mode: 'r' }],
+    });
+    expect(past.files).toEqual([expect.objectContaining({ path: '/mem/working/diary', size: 18 })]);
+    const byTime = await json('replay', '--agent', 'alice', '--at', midTime);
+    expect(byTime.position).toBe(midPosition);
+    const now = await json('replay', '--agent', 'bob', '--at', '999999999');
+    expect(now).toMatchObject({
+      state: 'terminated',
+      terminatedBy: 'SIGKILL',
+      policyInForce: { version: 1, name: 'v1' },
+    });
+    const diff = await json('replay-diff', '--agent', 'alice', '--from', String(midPosition), '--to', '999999999');
+    expect(diff.changes.map((c: any) => c.what)).toEqual(
+      expect.arrayContaining(['policyInForce', 'file /mem/working/diary', 'counters.violations']),
+    );
+    const human = await cli('replay', '--agent', 'alice', '--at', String(midPosition));
+    expect(human.stdout).toContain('/mem/working/diary');
+  });
+
+  it('re-decides recorded syscalls under a candidate policy without touching the log (what-if)', async () => {
+    const head = await t.request<{ position: number }>(Subjects.recorderHead, {});
+    writeFileSync(
+      path.join(dir, 'strict.yaml'),
+      'apiVersion: agentos/v1\nname: strict\nroles:\n  writer: { allow: [file_read, syscall_sys_stat, syscall_sys_getpolicy] }\n  reader: { allow: [file_read, file_write] }\n',
+    );
+    const r = await json('whatif', '--policy', path.join(dir, 'strict.yaml'));
+    expect(r.byKind['allow→deny']).toBeGreaterThanOrEqual(5); // alice's writes and open
+    expect(r.byKind['deny→allow']).toBe(1); // bob's write
+    expect(r.changes.find((c: any) => c.agentId === 'bob')).toMatchObject({
+      syscall: 'SYS_WRITE',
+      kind: 'deny→allow',
+      candidate: { allowed: true },
+    });
+    expect((await t.request<{ position: number }>(Subjects.recorderHead, {})).position).toBe(head.position);
+    const scoped = await json('whatif', '--policy', path.join(dir, 'strict.yaml'), '--agent', 'bob');
+    expect(scoped.changed).toBe(1);
+  });
+
+  it('signs checkpoints and exports, and verifies both, offline and against the live log', async () => {
+    const keys = path.join(dir, 'keys');
+    await json('audit', 'keygen', '--out', keys);
+    const priv = path.join(keys, 'checkpoint-key.pem');
+    const pub = path.join(keys, 'checkpoint-key.pub.pem');
+    const cp = await json('audit', 'checkpoint', '--key', priv, '--out', path.join(dir, 'cp.json'));
+    expect(cp).toMatchObject({
+      format: 'agentos-checkpoint/v1',
+      position: expect.any(Number),
+      signature: expect.any(String),
+    });
+    expect(await json('audit', 'verify', '--checkpoint', path.join(dir, 'cp.json'), '--pubkey', pub)).toMatchObject({
+      ok: true,
+      checkpoint: 'matches',
+    });
+
+    const exp = path.join(dir, 'export');
+    const manifest = await json('audit', 'export', '--out', exp, '--key', priv);
+    expect(manifest).toMatchObject({
+      format: 'agentos-export/v1',
+      fromPosition: 1,
+      toPosition: cp.position,
+      count: cp.position,
+      endHash: cp.hash,
+    });
+    expect(
+      await json('audit', 'verify-export', exp, '--pubkey', pub, '--checkpoint', path.join(dir, 'cp.json')),
+    ).toMatchObject({
+      ok: true,
+      signature: 'valid',
+      checkpoint: 'matches',
+    });
+    const csv = readFileSync(path.join(exp, 'events.csv'), 'utf8').trim().split('\n');
+    expect(csv[0]).toMatch(/^position,recorded_at,stream_id/);
+    expect(csv).toHaveLength(cp.position + 1);
+
+    // a tampered export is caught: altered content, and a removed line
+    const lines = readFileSync(path.join(exp, 'events.jsonl'), 'utf8').trim().split('\n');
+    const altered = lines.map((l, i) => (i === 3 ? l.replace('day 1', 'day X') : l));
+    writeFileSync(path.join(exp, 'events.jsonl'), altered.join('\n') + '\n');
+    const bad = await cli('--json', 'audit', 'verify-export', exp, '--pubkey', pub);
+    expect(bad.code).toBe(1);
+    const badReport = JSON.parse(bad.stdout);
+    expect(badReport).toMatchObject({ ok: false, firstBad: { position: 4, reason: 'hash_mismatch' } });
+    expect(badReport.problems).toContain('events.jsonl does not match its digest in the manifest');
+    writeFileSync(path.join(exp, 'events.jsonl'), lines.filter((_, i) => i !== 2).join('\n') + '\n');
+    expect(JSON.parse((await cli('--json', 'audit', 'verify-export', exp)).stdout)).toMatchObject({
+      ok: false,
+      firstBad: { position: 3, reason: 'missing' },
+    });
+    // a forged manifest signature is caught
+    const m = JSON.parse(readFileSync(path.join(exp, 'manifest.json'), 'utf8'));
+    writeFileSync(path.join(exp, 'events.jsonl'), lines.join('\n') + '\n');
+    writeFileSync(path.join(exp, 'manifest.json'), JSON.stringify({ ...m, count: m.count + 1 }));
+    expect(JSON.parse((await cli('--json', 'audit', 'verify-export', exp, '--pubkey', pub)).stdout)).toMatchObject({
+      ok: false,
+      signature: 'invalid',
+    });
+  });
+
+  it('finds a tampered table; a rewrite that recomputes every later hash is caught by the signed checkpoint', async () => {
+    const keys = path.join(dir, 'keys');
+    const pub = path.join(keys, 'checkpoint-key.pub.pem');
+    const cp = JSON.parse(readFileSync(path.join(dir, 'cp.json'), 'utf8'));
+    const owner = createPgPool({ pgUrl: TEST_PG_URL, pgSchema: t.schema, pgRole: '' });
+    const tamper = async (fn: (c: import('pg').PoolClient) => Promise<void>) => {
+      const c = await owner.connect();
+      try {
+        await c.query('BEGIN');
+        await c.query('SET LOCAL session_replication_role = replica');
+        await fn(c);
+        await c.query('COMMIT');
+      } finally {
+        c.release();
+      }
+    };
+    try {
+      // naive: change one event's data (position 5 is alice's third write)
+      await tamper((c) =>
+        c.query(`UPDATE events SET data = replace(data, 'day 2', 'day Z') WHERE position = 5`).then(() => undefined),
+      );
+      const naive = await cli('--json', 'audit', 'verify');
+      expect(naive.code).toBe(1);
+      expect(JSON.parse(naive.stdout)).toMatchObject({ ok: false, firstBad: { position: 5, reason: 'hash_mismatch' } });
+      const human = await cli('audit', 'verify');
+      expect(human.stdout).toContain('FAILED: first bad event at position 5');
+
+      // careful: recompute every hash from the altered event on, and move the head
+      await tamper(async (c) => {
+        const rows = (
+          await c.query(
+            `SELECT position, stream_id, stream_version, event_id::text AS event_id, idempotency_key, type, schema_version, data, metadata, recorded_at, prev_hash FROM events WHERE position >= 5 ORDER BY position`,
+          )
+        ).rows;
+        let prev = (await c.query('SELECT hash FROM events WHERE position = 4')).rows[0].hash as string;
+        for (const r of rows) {
+          const hash = eventHash({
+            position: Number(r.position),
+            streamId: r.stream_id,
+            streamVersion: Number(r.stream_version),
+            eventId: r.event_id,
+            idempotencyKey: r.idempotency_key,
+            type: r.type,
+            schemaVersion: r.schema_version,
+            dataJson: r.data,
+            metadataJson: r.metadata,
+            recordedAt: (r.recorded_at as Date).toISOString(),
+            prevHash: prev,
+          });
+          await c.query('UPDATE events SET prev_hash = $1, hash = $2 WHERE position = $3', [prev, hash, r.position]);
+          prev = hash;
+        }
+        await c.query('UPDATE log_head SET hash = $1', [prev]);
+      });
+      expect(JSON.parse((await cli('--json', 'audit', 'verify')).stdout)).toMatchObject({ ok: true });
+      const withCheckpoint = await cli(
+        '--json',
+        'audit',
+        'verify',
+        '--checkpoint',
+        path.join(dir, 'cp.json'),
+        '--pubkey',
+        pub,
+      );
+      expect(withCheckpoint.code).toBe(1);
+      expect(JSON.parse(withCheckpoint.stdout)).toMatchObject({
+        ok: false,
+        checkpoint: 'does not match',
+        checkpointPosition: cp.position,
+      });
+    } finally {
+      await owner.end();
+    }
+  });
+});
