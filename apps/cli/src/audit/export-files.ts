@@ -11,6 +11,7 @@ import {
 import path from 'node:path';
 import readline from 'node:readline';
 import type { KeyObject } from 'node:crypto';
+import type { SyscallRecordedV1 } from '#contracts';
 import { toCanonicalJson, type RecordedEvent } from '#event-store';
 import { ChainCheck, type ChainProblem } from './chain-check.js';
 import { checkpointSignatureValid, documentSignatureValid, signDocument, type Checkpoint } from './checkpoint.js';
@@ -61,7 +62,7 @@ function csvCell(v: unknown): string {
 }
 
 function csvRow(e: RecordedEvent): string {
-  const d = e.data as Record<string, any>;
+  const d = e.data as unknown as Partial<SyscallRecordedV1>;
   const syscall = e.type === 'SyscallRecorded';
   return [
     e.position,

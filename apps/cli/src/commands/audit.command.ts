@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Subjects } from '#contracts';
+import { Subjects, type SignalDeliveredV1, type SyscallRecordedV1 } from '#contracts';
 import type { AuditFilter, AuditStats, RecordedEvent } from '#event-store';
 import { ChainCheck, type ChainProblem } from '../audit/chain-check.js';
 import {
@@ -74,10 +74,10 @@ function toFilter(o: FilterOptions): AuditFilter {
 
 /** One line of a table for people. */
 function summary(e: RecordedEvent): (string | number)[] {
-  const d = e.data as Record<string, any>;
   const agent = e.streamId.startsWith('agent:') ? e.streamId.slice(6) : e.streamId;
   if (e.type === 'SyscallRecorded') {
-    const dec = d.decision ?? {};
+    const d = e.data as unknown as SyscallRecordedV1;
+    const dec = d.decision;
     const verdict = dec.mode === 'skipped' ? '-' : dec.shadow ? 'shadow' : dec.allowed ? 'allowed' : 'denied';
     const result = d.result?.success ? 'ok' : `${d.result?.errorCode}`;
     return [
