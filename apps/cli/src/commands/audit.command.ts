@@ -92,8 +92,10 @@ function summary(e: RecordedEvent): (string | number)[] {
       d.requestId,
     ];
   }
-  if (e.type === 'SignalDelivered')
+  if (e.type === 'SignalDelivered') {
+    const d = e.data as unknown as SignalDeliveredV1;
     return [e.position, e.recordedAt, agent, `${d.signal} (${d.outcome})`, '', '', '', d.transition ?? '', d.source];
+  }
   return [e.position, e.recordedAt, agent, e.type, '', '', '', '', ''];
 }
 const HEAD = [
