@@ -1,3 +1,4 @@
+export * from './correlation.js';
 export * from './nats-connect.js';
 export * from './nats-request.context.js';
 export * from './nats-rpc.client.js';

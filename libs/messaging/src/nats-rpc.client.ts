@@ -1,4 +1,5 @@
-import { errors, type NatsConnection } from '@nats-io/transport-node';
+import { errors, headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import { CORRELATION_HEADER, currentCorrelationId } from './correlation.js';
 import { withSubjectPrefix } from './subjects.js';
 
 /** The bus could not deliver a request or no reply came back in time. */
@@ -27,7 +28,7 @@ export class NatsRpcClient {
   async request<T>(protocolSubject: string, body: unknown, timeoutMs = 5000): Promise<T> {
     const subject = this.subject(protocolSubject);
     try {
-      const reply = await this.nc.request(subject, JSON.stringify(body), { timeout: timeoutMs });
+      const reply = await this.nc.request(subject, JSON.stringify(body), { timeout: timeoutMs, headers: correlationHeaders() });
       return reply.json<T>();
     } catch (err) {
       throw toUnavailable(err, subject);
@@ -41,7 +42,7 @@ export class NatsRpcClient {
   /** Publishes an already serialised JSON body. */
   publishRaw(protocolSubject: string, json: string): void {
     try {
-      this.nc.publish(this.subject(protocolSubject), json);
+      this.nc.publish(this.subject(protocolSubject), json, { headers: correlationHeaders() });
     } catch {
       // a closed or draining connection: publications are best-effort hints
     }
@@ -67,4 +68,13 @@ function toUnavailable(err: unknown, subject: string): Error {
   }
   if (err instanceof SyntaxError) return new ServiceUnavailableError(`malformed reply on ${subject}`, true);
   return err instanceof Error ? err : new Error(String(err));
+}
+
+/** The current correlation id as NATS headers, when there is one. */
+function correlationHeaders(): MsgHdrs | undefined {
+  const id = currentCorrelationId();
+  if (!id) return undefined;
+  const h = headers();
+  h.set(CORRELATION_HEADER, id);
+  return h;
 }

@@ -4,6 +4,7 @@ import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
 import { isObservable, lastValueFrom } from 'rxjs';
 import { NatsRequestContext } from './nats-request.context.js';
 import { withSubjectPrefix } from './subjects.js';
+import { CORRELATION_HEADER, withCorrelation } from './correlation.js';
 
 export interface RawNatsTransportOptions {
   /** Subject prefix of this deployment (see withSubjectPrefix). */
@@ -14,6 +15,8 @@ export interface RawNatsTransportOptions {
   drainTimeoutMs?: number;
   /** Reply for a handler failure that no exception filter turned into a reply. */
   fallbackReply?: (err: unknown) => unknown;
+  /** Called after each answered request (request logging). */
+  onHandled?: (r: { subject: string; correlationId?: string; ms: number }) => void;
 }
 
 /**
@@ -66,7 +69,12 @@ export class RawNatsTransport extends Server implements CustomTransportStrategy 
     return this.inFlight;
   }
 
-  private async handle(handler: MessageHandler, msg: Msg): Promise<void> {
+  private handle(handler: MessageHandler, msg: Msg): Promise<void> {
+    const correlationId = msg.headers?.get(CORRELATION_HEADER);
+    return correlationId ? withCorrelation(correlationId, () => this.answer(handler, msg, correlationId)) : this.answer(handler, msg);
+  }
+
+  private async answer(handler: MessageHandler, msg: Msg, correlationId?: string): Promise<void> {
     const receivedAt = performance.now();
     this.inFlight += 1;
     try {
@@ -74,6 +82,7 @@ export class RawNatsTransport extends Server implements CustomTransportStrategy 
       let result: unknown = await handler(msg.data, ctx);
       if (isObservable(result)) result = await lastValueFrom(result, { defaultValue: null });
       if (msg.reply) msg.respond(JSON.stringify(result ?? null));
+      this.options.onHandled?.({ subject: msg.subject, correlationId, ms: performance.now() - receivedAt });
     } catch (err) {
       this.logger.error(`handler for ${msg.subject} failed: ${(err as Error)?.stack ?? String(err)}`);
       if (msg.reply) {

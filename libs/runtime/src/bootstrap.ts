@@ -42,9 +42,16 @@ export async function bootstrapService(
 
   const runtime: Runtime = { config, nc, logger, metrics, readiness };
   const app = await NestFactory.create(def.module(runtime), { logger: new PinoNestLogger(logger) });
+  const requestLog = logger.child({ component: 'nats' });
   const transport = new RawNatsTransport(nc, {
     subjectPrefix: config.subjectPrefix,
     defaultQueue: config.service,
+    // one debug line per request, with the correlation id that follows a syscall across services
+    onHandled: (r) => {
+      if (requestLog.isLevelEnabled('debug')) {
+        requestLog.debug({ subject: r.subject, correlationId: r.correlationId, ms: Math.round(r.ms * 1000) / 1000 }, 'handled');
+      }
+    },
     ...def.transport,
   });
   app.connectMicroservice({ strategy: transport }, { inheritAppConfig: true });

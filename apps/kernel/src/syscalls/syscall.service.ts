@@ -20,6 +20,7 @@ import {
 } from '#contracts';
 import { planDeliveries, type AgentState } from '#agent-state';
 import { PgEventReader, type AppendRequest, type NewEvent, type StreamEvent } from '#event-store';
+import { withCorrelation } from '#messaging';
 import { AGENTOS_CONFIG, ROOT_LOGGER, parseJsonBody } from '#runtime';
 import { ProtocolError } from '#contracts';
 import { AgentStateCache } from '../agents/agent-state.cache.js';
@@ -104,6 +105,12 @@ export class SyscallService {
       }
     }
     this.metrics.observe(syscall, reply!, receivedAt);
+    if (this.logger.isLevelEnabled('debug')) {
+      this.logger.debug(
+        { agentId, syscall, correlationId: reply!.id, errorCode: reply!.errorCode, position: reply!.position, ms: reply!.executionTimeMs },
+        'syscall',
+      );
+    }
     return reply!;
   }
 
@@ -113,6 +120,10 @@ export class SyscallService {
       if (known) return known;
     }
     const requestId = env.id ?? randomUUID();
+    return withCorrelation(requestId, () => this.decideAndRecord(agentId, env, requestId, receivedAt));
+  }
+
+  private async decideAndRecord(agentId: string, env: SyscallEnvelope, requestId: string, receivedAt: number): Promise<SyscallReply> {
     const memo = new Map<string, unknown>();
     const giveUpAt = performance.now() + CONTENTION_BUDGET_MS;
     let lostAt = -1;
