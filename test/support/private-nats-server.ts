@@ -47,7 +47,7 @@ export class PrivateNatsServer {
         this.configFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'agentos-nats-')), 'nats.conf');
         writeFileSync(this.configFile, this.config);
       }
-      args.push('-c', this.configFile);
+      args.push('-c', this.configFile, '-sd', path.join(path.dirname(this.configFile), 'jetstream'));
     }
     this.child = spawn(natsServerBinary(), args, { stdio: 'ignore' });
     const deadline = Date.now() + 10_000;

@@ -1,6 +1,6 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { LocalStack, type ServiceName } from '#devstack';
-import { withSubjectPrefix } from '#messaging';
+import { parseNatsUrl, withSubjectPrefix } from '#contracts';
 import { TEST_NATS_URL, TEST_PG_URL, uniqueName } from './test-env.js';
 
 export interface TestStack {
@@ -22,12 +22,14 @@ export interface TestStackOptions {
   env?: Record<string, string>;
   pgUrl?: string;
   natsUrl?: string;
+  /** A subject prefix of the test's choosing (default: a unique one). */
+  prefix?: string;
 }
 
 /** A private deployment for one test file: own schema, own subject prefix, services as processes. */
 export async function startTestStack(o: TestStackOptions = {}): Promise<TestStack> {
   const schema = uniqueName('e2e').toLowerCase();
-  const prefix = uniqueName('t').replace(/_/g, '-');
+  const prefix = o.prefix ?? uniqueName('t').replace(/_/g, '-');
   const natsUrl = o.natsUrl ?? TEST_NATS_URL;
   const stack = await LocalStack.create({
     pgUrl: o.pgUrl ?? TEST_PG_URL,
@@ -37,7 +39,7 @@ export async function startTestStack(o: TestStackOptions = {}): Promise<TestStac
     env: o.env,
   });
   for (const s of o.services ?? []) await stack.start(s);
-  const nc = await connect({ servers: natsUrl, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+  const nc = await connect({ ...parseNatsUrl(natsUrl), maxReconnectAttempts: -1, reconnectTimeWait: 100 });
   const subject = (s: string) => withSubjectPrefix(s, prefix);
   return {
     stack,

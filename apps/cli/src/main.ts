@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerAudit } from './commands/audit.command.js';
 import { registerBench } from './commands/bench.command.js';
 import { registerMigrate } from './commands/migrate.command.js';
+import { registerNatsConfig } from './commands/nats-config.command.js';
 import { registerPolicy } from './commands/policy.command.js';
 import { registerReplay } from './commands/replay.command.js';
 import { registerWhatIf } from './commands/whatif.command.js';
@@ -23,6 +24,7 @@ registerPolicy(program, out);
 registerAudit(program, out);
 registerReplay(program, out);
 registerWhatIf(program, out);
+registerNatsConfig(program, out);
 
 try {
   await program.parseAsync(process.argv);

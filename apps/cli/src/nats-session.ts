@@ -1,6 +1,6 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { loadConfig } from '#config';
-import { isApiError, withSubjectPrefix } from '#contracts';
+import { isApiError, parseNatsUrl, withSubjectPrefix } from '#contracts';
 
 /** An operator's NATS session: the deployment's subjects, `{error}` replies as exceptions. */
 export class NatsSession {
@@ -11,7 +11,7 @@ export class NatsSession {
 
   static async open(): Promise<NatsSession> {
     const c = loadConfig('cli');
-    const nc = await connect({ servers: c.natsUrl.split(','), name: 'agentos-cli', timeout: 5000 });
+    const nc = await connect({ ...parseNatsUrl(c.natsUrl), name: 'agentos-cli', timeout: 5000 });
     return new NatsSession(nc, c.subjectPrefix);
   }
 

@@ -61,7 +61,7 @@ export class AgentClient {
 
   static async connect(o: AgentClientOptions): Promise<AgentClient> {
     if (!AGENT_ID_PATTERN.test(o.agentId)) throw new TypeError(`agentId must match ${AGENT_ID_PATTERN}`);
-    const { nc, owned } = await openConnection(o);
+    const { nc, owned } = await openConnection({ inboxPrefix: `_INBOX.${o.agentId}`, ...o });
     return new AgentClient(
       o.agentId,
       nc,

@@ -1,5 +1,6 @@
 export * from './committed-feed.js';
 export * from './error-codes.js';
+export * from './nats-url.js';
 export * from './events/event-types.js';
 export * from './protocol/signals.js';
 export * from './protocol/syscall-wire.js';

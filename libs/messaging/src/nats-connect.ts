@@ -1,4 +1,5 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { parseNatsUrl } from '#contracts';
 
 export interface NatsConnectOptions {
   url: string;
@@ -13,8 +14,10 @@ export interface NatsConnectOptions {
  * may start before NATS does.
  */
 export async function connectNats(o: NatsConnectOptions): Promise<NatsConnection> {
+  const { servers, user, pass } = parseNatsUrl(o.url);
   const nc = await connect({
-    servers: o.url.split(',').map((s) => s.trim()),
+    servers,
+    ...(user ? { user, pass } : {}),
     name: o.name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
