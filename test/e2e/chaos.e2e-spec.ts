@@ -17,7 +17,10 @@ describe(`chaos: ${DURATION_S} s of load while services die`, () => {
   let t: TestStack;
 
   beforeAll(async () => {
-    t = await startTestStack({ services: ['recorder', 'policy', 'vfs', 'vfs', 'kernel', 'kernel'], env: { AGENTOS_SNAPSHOT_EVERY: '25' } });
+    t = await startTestStack({
+      services: ['recorder', 'policy', 'vfs', 'vfs', 'kernel', 'kernel'],
+      env: { AGENTOS_SNAPSHOT_EVERY: '25' },
+    });
     for (const a of AGENTS) await t.request(Subjects.adminAgentsCreate, { agentId: a });
   });
   afterAll(async () => {
@@ -36,11 +39,17 @@ describe(`chaos: ${DURATION_S} s of load while services die`, () => {
       AGENTS.map(async (agent) => {
         for (let i = 0; running; i++) {
           const id = `${agent}-${i}`;
-          const body = JSON.stringify({ id, syscall: 'SYS_WRITE', args: { path: '/mem/working/log', data: `${id}\n`, mode: 'a' } });
+          const body = JSON.stringify({
+            id,
+            syscall: 'SYS_WRITE',
+            args: { path: '/mem/working/log', data: `${id}\n`, mode: 'a' },
+          });
           for (let attempt = 1; attempt <= 30; attempt++) {
             attempts.set(id, attempt);
             try {
-              const r = (await nc.request(t.subject(Subjects.syscall(agent)), body, { timeout: 12_000 })).json<SyscallReply>();
+              const r = (
+                await nc.request(t.subject(Subjects.syscall(agent)), body, { timeout: 12_000 })
+              ).json<SyscallReply>();
               if (r.success) {
                 acked.set(id, r.position!);
                 break;
@@ -99,14 +108,21 @@ describe(`chaos: ${DURATION_S} s of load while services die`, () => {
         const own = rows.filter((r) => r.stream_id === `agent:${agent}`);
         expect(own.map((r) => r.stream_version)).toEqual(own.map((_, i) => i + 1));
         const writes = own.filter((r) => r.d.syscall === 'SYS_WRITE' && r.d.result.success).map((r) => r.d.args.data);
-        const file = await t.request<SyscallReply>(Subjects.syscall(agent), { syscall: 'SYS_READ', args: { path: '/mem/working/log' } });
+        const file = await t.request<SyscallReply>(Subjects.syscall(agent), {
+          syscall: 'SYS_READ',
+          args: { path: '/mem/working/log' },
+        });
         expect(file.returnValue).toBe(writes.join(''));
       }
       expect((await verifyChain(pool)).ok).toBe(true);
 
       // invariant 3: restart everything from the log alone; every agent's state is the same
       const digest = async () =>
-        Promise.all(AGENTS.map((a) => t.request<{ digest: string }>(Subjects.adminAgentsDigest, { agentId: a }).then((d) => d.digest)));
+        Promise.all(
+          AGENTS.map((a) =>
+            t.request<{ digest: string }>(Subjects.adminAgentsDigest, { agentId: a }).then((d) => d.digest),
+          ),
+        );
       const before = await digest();
       await t.stack.killAll();
       for (const s of ['recorder', 'policy', 'vfs', 'kernel'] as const) await t.stack.start(s);

@@ -30,7 +30,12 @@ describe('NATS account permissions', () => {
       natsUrl: `nats://${services.user}:${services.password}@127.0.0.1:${nats.port}`,
       prefix,
     });
-    const admin = await AdminClient.connect({ servers: url(), user: operators.user, pass: operators.password, subjectPrefix: prefix });
+    const admin = await AdminClient.connect({
+      servers: url(),
+      user: operators.user,
+      pass: operators.password,
+      subjectPrefix: prefix,
+    });
     await admin.createAgent('a1');
     await admin.createAgent('a2');
     await admin.registerTool('lookup');
@@ -42,7 +47,13 @@ describe('NATS account permissions', () => {
   });
 
   it('lets an agent make syscalls on its own subject and receive its own signals', async () => {
-    const a1 = await AgentClient.connect({ servers: url(), user: 'agent-a1', pass: 'pw-a1', agentId: 'a1', subjectPrefix: prefix });
+    const a1 = await AgentClient.connect({
+      servers: url(),
+      user: 'agent-a1',
+      pass: 'pw-a1',
+      agentId: 'a1',
+      subjectPrefix: prefix,
+    });
     expect(await a1.write('/mem/working/mine', 'ok')).toBe(2);
     const got: string[] = [];
     const off = a1.onSignal((n) => got.push(n.signal));
@@ -51,7 +62,14 @@ describe('NATS account permissions', () => {
     await new Promise((r) => setTimeout(r, 200));
     off();
     expect(got).toEqual(['SIGUSR1']);
-    const tool = await serveTool({ servers: url(), user: 'tool-lookup', pass: 'pw-tool', subjectPrefix: prefix, name: 'lookup', handler: () => 'found' });
+    const tool = await serveTool({
+      servers: url(),
+      user: 'tool-lookup',
+      pass: 'pw-tool',
+      subjectPrefix: prefix,
+      name: 'lookup',
+      handler: () => 'found',
+    });
     expect(await a1.exec('lookup', { q: 'x' })).toBe('found');
     await tool.stop();
     await a1.disconnect();
@@ -63,21 +81,30 @@ describe('NATS account permissions', () => {
     void (async () => {
       for await (const s of nc.status()) if (s.type === 'error') errors.push(String((s as { error?: unknown }).error));
     })();
-    const impersonate = nc.request(`${prefix}.v1.syscall.a2`, JSON.stringify({ syscall: 'SYS_EXIT' }), { timeout: 1500 }).then(
-      () => 'answered',
-      (e: Error) => e.constructor.name,
-    );
-    const admin = nc.request(`${prefix}.v1.admin.agents.create`, JSON.stringify({ agentId: 'evil' }), { timeout: 1500 }).then(
-      () => 'answered',
-      (e: Error) => e.constructor.name,
-    );
+    const impersonate = nc
+      .request(`${prefix}.v1.syscall.a2`, JSON.stringify({ syscall: 'SYS_EXIT' }), { timeout: 1500 })
+      .then(
+        () => 'answered',
+        (e: Error) => e.constructor.name,
+      );
+    const admin = nc
+      .request(`${prefix}.v1.admin.agents.create`, JSON.stringify({ agentId: 'evil' }), { timeout: 1500 })
+      .then(
+        () => 'answered',
+        (e: Error) => e.constructor.name,
+      );
     expect(await impersonate).not.toBe('answered');
     expect(await admin).not.toBe('answered');
     await new Promise((r) => setTimeout(r, 200));
     expect(errors.join('\n')).toMatch(/Permissions Violation for Publish to "perm\d+\.v1\.syscall\.a2"/i);
     expect(errors.join('\n')).toMatch(/Permissions Violation for Publish to "perm\d+\.v1\.admin\.agents\.create"/i);
     // nothing happened to a2, and no agent was created
-    const ops = await AdminClient.connect({ servers: url(), user: operators.user, pass: operators.password, subjectPrefix: prefix });
+    const ops = await AdminClient.connect({
+      servers: url(),
+      user: operators.user,
+      pass: operators.password,
+      subjectPrefix: prefix,
+    });
     expect(await ops.getAgent('a2')).toMatchObject({ state: 'running', version: 1 });
     await expect(ops.getAgent('evil')).rejects.toMatchObject({ code: 2 });
     await ops.disconnect();

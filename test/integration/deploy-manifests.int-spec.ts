@@ -21,7 +21,12 @@ describe('deployment manifests', () => {
 
   it('has a Deployment with probes, resources and graceful termination for each of the four services', () => {
     const deployments = all.filter((x) => x.d.kind === 'Deployment');
-    expect(deployments.map((x) => x.d.metadata.name).sort()).toEqual(['agentos-kernel', 'agentos-policy', 'agentos-recorder', 'agentos-vfs']);
+    expect(deployments.map((x) => x.d.metadata.name).sort()).toEqual([
+      'agentos-kernel',
+      'agentos-policy',
+      'agentos-recorder',
+      'agentos-vfs',
+    ]);
     for (const { d } of deployments) {
       const c = d.spec.template.spec.containers[0];
       expect(c.readinessProbe.httpGet.path).toBe('/health/ready');
@@ -44,13 +49,26 @@ describe('deployment manifests', () => {
 
   it('lists every manifest in the kustomization', () => {
     const k = docs(path.join(k8s, 'kustomization.yaml'))[0];
-    expect([...k.resources].sort()).toEqual(readdirSync(k8s).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml').sort());
+    expect([...k.resources].sort()).toEqual(
+      readdirSync(k8s)
+        .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+        .sort(),
+    );
   });
 
   it('docker-compose brings up Postgres, NATS with JetStream, the migration and the four services', () => {
     const c = docs(path.join(root, 'docker-compose.yml'))[0];
-    expect(Object.keys(c.services).sort()).toEqual(['kernel', 'migrate', 'nats', 'policy', 'postgres', 'recorder', 'vfs']);
+    expect(Object.keys(c.services).sort()).toEqual([
+      'kernel',
+      'migrate',
+      'nats',
+      'policy',
+      'postgres',
+      'recorder',
+      'vfs',
+    ]);
     expect(c.services.nats.command).toContain('-js');
-    for (const s of ['kernel', 'policy', 'recorder', 'vfs']) expect(c.services[s].command.join(' ')).toContain(`dist/apps/${s}/src/main.js`);
+    for (const s of ['kernel', 'policy', 'recorder', 'vfs'])
+      expect(c.services[s].command.join(' ')).toContain(`dist/apps/${s}/src/main.js`);
   });
 });

@@ -28,7 +28,10 @@ export class NatsRpcClient {
   async request<T>(protocolSubject: string, body: unknown, timeoutMs = 5000): Promise<T> {
     const subject = this.subject(protocolSubject);
     try {
-      const reply = await this.nc.request(subject, JSON.stringify(body), { timeout: timeoutMs, headers: correlationHeaders() });
+      const reply = await this.nc.request(subject, JSON.stringify(body), {
+        timeout: timeoutMs,
+        headers: correlationHeaders(),
+      });
       return reply.json<T>();
     } catch (err) {
       throw toUnavailable(err, subject);

@@ -71,7 +71,9 @@ export class RawNatsTransport extends Server implements CustomTransportStrategy 
 
   private handle(handler: MessageHandler, msg: Msg): Promise<void> {
     const correlationId = msg.headers?.get(CORRELATION_HEADER);
-    return correlationId ? withCorrelation(correlationId, () => this.answer(handler, msg, correlationId)) : this.answer(handler, msg);
+    return correlationId
+      ? withCorrelation(correlationId, () => this.answer(handler, msg, correlationId))
+      : this.answer(handler, msg);
   }
 
   private async answer(handler: MessageHandler, msg: Msg, correlationId?: string): Promise<void> {

@@ -49,7 +49,10 @@ export async function bootstrapService(
     // one debug line per request, with the correlation id that follows a syscall across services
     onHandled: (r) => {
       if (requestLog.isLevelEnabled('debug')) {
-        requestLog.debug({ subject: r.subject, correlationId: r.correlationId, ms: Math.round(r.ms * 1000) / 1000 }, 'handled');
+        requestLog.debug(
+          { subject: r.subject, correlationId: r.correlationId, ms: Math.round(r.ms * 1000) / 1000 },
+          'handled',
+        );
       }
     },
     ...def.transport,

@@ -23,7 +23,10 @@ export class CommittedEventsFeed implements OnApplicationBootstrap, OnModuleDest
     @Inject(Metrics) metrics: Metrics,
   ) {
     // replay lag: how long after its commit an event reaches this process's caches
-    this.delay = metrics.histogram('agentos_feed_delay_seconds', 'Time from an event commit to this process folding it (replay lag)');
+    this.delay = metrics.histogram(
+      'agentos_feed_delay_seconds',
+      'Time from an event commit to this process folding it (replay lag)',
+    );
   }
 
   onEvents(listener: FeedListener): void {

@@ -6,6 +6,7 @@ import type { LoadResult } from '../bench/closed-loop.js';
 import { recorderAppendBench } from '../bench/recorder-bench.js';
 import { syscallBench, applyBenchPolicy } from '../bench/syscall-bench.js';
 import { benchmarkDecisions } from '#policy-engine';
+import { soak } from '../bench/soak.js';
 import { createPgPool } from '#event-store';
 import { replayLog } from '../replay/replay-log.js';
 import type { CliOutput } from '../output.js';
@@ -26,7 +27,7 @@ export function registerBench(program: Command, out: CliOutput): void {
       'start a private stack (own schema and subject prefix), measure it, and print throughput and latency ' +
         'beside raw NATS request-reply and raw Postgres insert rates measured in the same run',
     )
-    .argument('[scenario]', 'recorder | syscalls | all', 'all')
+    .argument('[scenario]', 'recorder | syscalls | all | soak', 'all')
     .option('-d, --duration <seconds>', 'measured seconds per phase', '5')
     .option('-w, --warmup <seconds>', 'unmeasured seconds before each phase', '1')
     .option('-c, --concurrency <clients>', 'concurrent recorder clients', '64')
@@ -40,7 +41,9 @@ export function registerBench(program: Command, out: CliOutput): void {
         durationMs: positiveInt(o.duration, 'duration') * 1000,
         warmupMs: Number(o.warmup) * 1000,
       };
-      if (!['recorder', 'syscalls', 'all'].includes(scenario)) throw new Error(`unknown scenario '${scenario}'`);
+      if (!['recorder', 'syscalls', 'all', 'soak'].includes(scenario))
+        throw new Error(`unknown scenario '${scenario}'`);
+      if (scenario === 'soak') return runSoak(c, s, positiveInt(o.agents, 'agents'), o.keep, out);
       const agents = positiveInt(o.agents, 'agents');
       const kernels = positiveInt(o.kernels, 'kernels');
       const id = `${Date.now().toString(36)}${process.pid}`;
@@ -194,4 +197,52 @@ function positiveInt(v: string, name: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer`);
   return n;
+}
+
+/** `bench soak`: steady load for --duration seconds (bounded), reporting whether memory stays flat. */
+async function runSoak(
+  c: ReturnType<typeof loadConfig>,
+  s: PhaseSettings,
+  agents: number,
+  keep: boolean | undefined,
+  out: CliOutput,
+): Promise<void> {
+  const id = `${Date.now().toString(36)}${process.pid}`;
+  const stack = await LocalStack.create({
+    pgUrl: c.pgUrl,
+    natsUrl: c.natsUrl,
+    schema: `soak_${id}`,
+    subjectPrefix: `soak${id}`,
+  });
+  let result;
+  try {
+    for (const svc of ['recorder', 'vfs', 'policy', 'kernel'] as const) await stack.start(svc);
+    result = await soak(c.natsUrl, stack.o.subjectPrefix, stack.running(), s.durationMs / 1000, agents, (line) =>
+      out.progress(line),
+    );
+    out.progressDone();
+  } finally {
+    if (keep) await stack.stopAll();
+    else await stack.destroy();
+  }
+  out.result(result, () => {
+    const rates = result.perSecond.filter((x) => x > 0);
+    process.stdout.write(
+      `${result.syscalls.toLocaleString('en-US')} syscalls in ${result.seconds} s; throughput per 2 s: min ${Math.min(...rates)}, max ${Math.max(...rates)} syscalls/s\n`,
+    );
+    out.table(
+      ['service', 'heap floor start MB', 'heap floor end MB', 'growth %', 'rss start MB', 'rss end MB', 'flat'],
+      result.services.map((x) => [
+        x.service,
+        x.heapStartMb,
+        x.heapEndMb,
+        x.growthPct,
+        x.rssStartMb,
+        x.rssEndMb,
+        x.flat ? 'yes' : 'NO',
+      ]),
+    );
+    process.stdout.write(`memory ${result.flat ? 'stays flat' : 'GROWS'} over the run\n`);
+  });
+  if (!result.flat) process.exitCode = 1;
 }

@@ -16,8 +16,14 @@ export function registerNatsConfig(program: Command, out: CliOutput): void {
     .requiredOption('--out <file>', 'where to write the nats-server config')
     .option('--credentials <file>', 'where to write the generated users and passwords (JSON)')
     .action((o: { agents: string; tools: string; prefix: string; out: string; credentials?: string }) => {
-      const agents = o.agents.split(',').filter(Boolean).map((agentId) => ({ agentId, user: `agent-${agentId}`, password: secret() }));
-      const tools = o.tools.split(',').filter(Boolean).map((tool) => ({ tool, user: `tool-${tool}`, password: secret() }));
+      const agents = o.agents
+        .split(',')
+        .filter(Boolean)
+        .map((agentId) => ({ agentId, user: `agent-${agentId}`, password: secret() }));
+      const tools = o.tools
+        .split(',')
+        .filter(Boolean)
+        .map((tool) => ({ tool, user: `tool-${tool}`, password: secret() }));
       const services = { user: 'agentos-services', password: secret() };
       const operators = { user: 'agentos-operator', password: secret() };
       writeFileSync(o.out, natsPermissionsConfig({ subjectPrefix: o.prefix, services, operators, agents, tools }));

@@ -30,16 +30,30 @@ const list = (xs: string[]) => `[${xs.map(quote).join(', ')}]`;
 export function natsPermissionsConfig(o: NatsPermissionsInput): string {
   const p = (s: string) => withSubjectPrefix(s, o.subjectPrefix ?? 'agentos');
   const users: string[] = [];
-  users.push(`      { user: ${quote(o.services.user)}, password: ${quote(o.services.password)}, permissions: { publish: ">", subscribe: ">" } }`);
+  users.push(
+    `      { user: ${quote(o.services.user)}, password: ${quote(o.services.password)}, permissions: { publish: ">", subscribe: ">" } }`,
+  );
   if (o.operators) {
-    const pub = ['agentos.v1.admin.>', 'agentos.v1.policy.>', 'agentos.v1.audit.>', 'agentos.v1.recorder.read.>', 'agentos.v1.recorder.head', 'agentos.v1.recorder.verify', 'agentos.v1.recorder.health'].map(p);
+    const pub = [
+      'agentos.v1.admin.>',
+      'agentos.v1.policy.>',
+      'agentos.v1.audit.>',
+      'agentos.v1.recorder.read.>',
+      'agentos.v1.recorder.head',
+      'agentos.v1.recorder.verify',
+      'agentos.v1.recorder.health',
+    ].map(p);
     const sub = ['_INBOX.>', p('agentos.v1.events.appended'), p('agentos.v1.signal.>')];
-    users.push(`      { user: ${quote(o.operators.user)}, password: ${quote(o.operators.password)}, permissions: { publish: ${list(pub)}, subscribe: ${list(sub)} } }`);
+    users.push(
+      `      { user: ${quote(o.operators.user)}, password: ${quote(o.operators.password)}, permissions: { publish: ${list(pub)}, subscribe: ${list(sub)} } }`,
+    );
   }
   for (const a of o.agents) {
     const pub = [p(`agentos.v1.syscall.${a.agentId}`)];
     const sub = [`_INBOX.${a.agentId}.>`, p(`agentos.v1.signal.${a.agentId}`)];
-    users.push(`      { user: ${quote(a.user)}, password: ${quote(a.password)}, permissions: { publish: { allow: ${list(pub)} }, subscribe: { allow: ${list(sub)} } } }`);
+    users.push(
+      `      { user: ${quote(a.user)}, password: ${quote(a.password)}, permissions: { publish: { allow: ${list(pub)} }, subscribe: { allow: ${list(sub)} } } }`,
+    );
   }
   for (const t of o.tools ?? []) {
     const sub = [p(`agentos.v1.tool.${t.tool}`)];

@@ -107,7 +107,14 @@ export class SyscallService {
     this.metrics.observe(syscall, reply!, receivedAt);
     if (this.logger.isLevelEnabled('debug')) {
       this.logger.debug(
-        { agentId, syscall, correlationId: reply!.id, errorCode: reply!.errorCode, position: reply!.position, ms: reply!.executionTimeMs },
+        {
+          agentId,
+          syscall,
+          correlationId: reply!.id,
+          errorCode: reply!.errorCode,
+          position: reply!.position,
+          ms: reply!.executionTimeMs,
+        },
         'syscall',
       );
     }
@@ -123,7 +130,12 @@ export class SyscallService {
     return withCorrelation(requestId, () => this.decideAndRecord(agentId, env, requestId, receivedAt));
   }
 
-  private async decideAndRecord(agentId: string, env: SyscallEnvelope, requestId: string, receivedAt: number): Promise<SyscallReply> {
+  private async decideAndRecord(
+    agentId: string,
+    env: SyscallEnvelope,
+    requestId: string,
+    receivedAt: number,
+  ): Promise<SyscallReply> {
     const memo = new Map<string, unknown>();
     const giveUpAt = performance.now() + CONTENTION_BUDGET_MS;
     let lostAt = -1;
