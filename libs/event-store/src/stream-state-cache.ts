@@ -98,6 +98,18 @@ export class StreamStateCache<S> {
     this.maybeSnapshot(streamId, e);
   }
 
+  /** Applies events of many streams (a feed message), each stream's in order; `accept` picks the streams this cache holds. */
+  applyAll(events: (StreamEvent & { streamId: string })[], accept: (streamId: string) => boolean = () => true): void {
+    const byStream = new Map<string, StreamEvent[]>();
+    for (const e of events) {
+      if (!accept(e.streamId)) continue;
+      const list = byStream.get(e.streamId);
+      if (list) list.push(e);
+      else byStream.set(e.streamId, [e]);
+    }
+    for (const [stream, list] of byStream) this.apply(stream, list);
+  }
+
   private load(streamId: string): Promise<Entry<S>> {
     const existing = this.loading.get(streamId);
     if (existing) return existing.promise;

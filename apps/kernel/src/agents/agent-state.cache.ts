@@ -35,16 +35,7 @@ export class AgentStateCache {
       snapshotEvery: snapshots.every,
       onSnapshotError: (err) => logger.warn({ err: (err as Error).message }, 'snapshot not written'),
     });
-    feed.onEvents((events) => {
-      const byStream = new Map<string, StreamEvent[]>();
-      for (const e of events) {
-        if (!e.streamId.startsWith('agent:')) continue;
-        const list = byStream.get(e.streamId) ?? [];
-        list.push(e);
-        byStream.set(e.streamId, list);
-      }
-      for (const [stream, list] of byStream) this.cache.apply(stream, list);
-    });
+    feed.onEvents((events) => this.cache.applyAll(events, (stream) => stream.startsWith('agent:')));
   }
 
   get(agentId: string): Promise<CachedStream<AgentState>> {

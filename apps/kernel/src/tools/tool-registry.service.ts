@@ -24,10 +24,7 @@ export class ToolRegistry {
       },
       clone: (s) => structuredClone(s),
     });
-    feed.onEvents((events) => {
-      const mine = events.filter((e) => e.streamId === TOOLS_STREAM);
-      if (mine.length) this.cache.apply(TOOLS_STREAM, mine);
-    });
+    feed.onEvents((events) => this.cache.applyAll(events, (stream) => stream === TOOLS_STREAM));
   }
 
   /** Whether the tool is registered; a miss is checked against the log once (it may be brand new). */

@@ -56,10 +56,7 @@ export class PolicyStore {
     @Inject(AGENTOS_CONFIG) private readonly config: AgentOsConfig,
   ) {
     this.cache = new StreamStateCache<PolicyState>(reader, { fold: foldPolicyEvent, clone: (s) => s });
-    feed.onEvents((events) => {
-      const mine = events.filter((e) => e.streamId === POLICY_STREAM);
-      if (mine.length) this.cache.apply(POLICY_STREAM, mine);
-    });
+    feed.onEvents((events) => this.cache.applyAll(events, (stream) => stream === POLICY_STREAM));
   }
 
   async state(): Promise<PolicyState> {

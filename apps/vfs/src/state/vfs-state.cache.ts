@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type pg from 'pg';
 import type pino from 'pino';
 import { agentStream } from '#contracts';
-import { PgEventReader, PgSnapshotStore, StreamStateCache, type CachedStream, type StreamEvent } from '#event-store';
+import { PgEventReader, PgSnapshotStore, StreamStateCache, type CachedStream } from '#event-store';
 import { CommittedEventsFeed, PG_POOL, ROOT_LOGGER } from '#runtime';
 import {
   applyVfsEvent,
@@ -50,16 +50,7 @@ export class VfsStateCache {
       snapshotEvery: settings.snapshotEvery,
       onSnapshotError: (err) => logger.warn({ err: (err as Error).message }, 'snapshot not written'),
     });
-    feed.onEvents((events) => {
-      const byStream = new Map<string, StreamEvent[]>();
-      for (const e of events) {
-        if (!e.streamId.startsWith('agent:')) continue;
-        const list = byStream.get(e.streamId) ?? [];
-        list.push(e);
-        byStream.set(e.streamId, list);
-      }
-      for (const [stream, list] of byStream) this.cache.apply(stream, list);
-    });
+    feed.onEvents((events) => this.cache.applyAll(events, (stream) => stream.startsWith('agent:')));
   }
 
   /** The agent's VFS at exactly `version` if possible; a newer cached version means the caller is stale. */
