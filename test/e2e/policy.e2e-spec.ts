@@ -349,3 +349,43 @@ rateLimits:
     expect(results.filter((r) => !r.reply.success && r.reply.errorCode !== -2)).toEqual([]);
   });
 });
+
+describe('a fail-closed kernel', () => {
+  it('denies every syscall until a policy is applied, recording why', async () => {
+    const t = await startTestStack({
+      services: ['recorder', 'vfs', 'policy', 'kernel'],
+      env: { AGENTOS_FAIL_CLOSED: 'true' },
+    });
+    try {
+      await t.request(Subjects.adminAgentsCreate, { agentId: 'fc' });
+      const denied = await t.request<SyscallReply>(Subjects.syscall('fc'), {
+        syscall: 'SYS_WRITE',
+        args: { path: '/mem/working/a', data: 'x' },
+      });
+      expect(denied).toMatchObject({
+        success: false,
+        errorCode: -2,
+        errorMessage: "Policy 'SYS_WRITE' blocked: no policy has been applied and the kernel is fail-closed",
+      });
+      expect(await t.request<SyscallReply>(Subjects.syscall('fc'), { syscall: 'SYS_GETPOLICY' })).toMatchObject({
+        errorCode: -2,
+      });
+      // deny, not kill: once a policy is applied the agent works
+      const applied = await t.request<{ version: number }>(Subjects.policyApply, {
+        document: 'apiVersion: agentos/v1\nname: open\nroles:\n  agent: { allow: ["*"] }\n',
+      });
+      expect(applied.version).toBe(1);
+      await sleep(300);
+      expect(
+        await t.request<SyscallReply>(Subjects.syscall('fc'), {
+          syscall: 'SYS_WRITE',
+          args: { path: '/mem/working/a', data: 'x' },
+        }),
+      ).toMatchObject({
+        success: true,
+      });
+    } finally {
+      await t.close();
+    }
+  });
+});
