@@ -168,6 +168,21 @@ describe('kernel protocol over raw NATS', () => {
       expect((await t.requestRaw(Subjects.syscall('alice'), '{bad')).position).toBeUndefined();
     });
 
+    it('never takes the identity from the body: the subject decides', async () => {
+      const r = await t.request<SyscallReply>(Subjects.syscall('alice'), {
+        agentId: 'bob',
+        syscall: 'SYS_WRITE',
+        args: { path: '/mem/working/whose', data: 'alice' },
+      });
+      expect(r.success).toBe(true);
+      const events = await t.request<{ events: RecordedEvent[] }>(Subjects.recorderReadAll, {
+        after: Number(r.position) - 1,
+        limit: 1,
+      });
+      expect(events.events[0].streamId).toBe('agent:alice');
+      expect(await sys('bob', 'SYS_READ', { path: '/mem/working/whose' })).toMatchObject({ errorCode: 3 });
+    });
+
     it('answers unknown agents with 2 and records nothing', async () => {
       const r = await sys('ghost', 'SYS_READ', { path: '/mem/working/a' });
       expect(r).toMatchObject({ success: false, errorCode: 2 });
