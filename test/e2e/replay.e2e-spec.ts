@@ -10,6 +10,8 @@ import {
   type VfsSnapshotV1,
   type VfsState,
 } from '#vfs-core';
+import { KERNEL_SNAPSHOT_SCHEMA } from '../../apps/kernel/src/agents/agent-state.cache.js';
+import { replayLog } from '../../apps/cli/src/replay/replay-log.js';
 import { TEST_PG_URL } from '../support/test-env.js';
 import { startTestStack, type TestStack } from '../support/test-stack.js';
 
@@ -129,7 +131,7 @@ describe('replay after restart', () => {
       const kernelWith = new StreamStateCache<AgentState>(reader, {
         fold: foldAgentEvent,
         clone: cloneAgentState,
-        snapshots: new PgSnapshotStore<AgentState>(pool, 'kernel', 1),
+        snapshots: new PgSnapshotStore<AgentState>(pool, 'kernel', KERNEL_SNAPSHOT_SCHEMA),
       });
       const kernelWithout = new StreamStateCache<AgentState>(reader, { fold: foldAgentEvent, clone: cloneAgentState });
       const vfsFold = (s: VfsState | null, e: Parameters<typeof applyVfsEvent>[1]) => {
@@ -160,6 +162,17 @@ describe('replay after restart', () => {
         expect(k1.version).toBe(k2.version);
       }
       expect((await verifyChain(pool)).ok).toBe(true);
+
+      // the offline replay (benchmark, time travel) folds to what the services hold
+      const replayed = await replayLog(pool);
+      for (const a of AGENTS) {
+        const live = await t.request<{ kernelDigest: string; vfsDigest: string }>(Subjects.adminAgentsDigest, {
+          agentId: a,
+        });
+        const r = replayed.agents.get(agentStream(a))!;
+        expect(agentDigest(r.kernel)).toBe(live.kernelDigest);
+        expect(vfsDigest(r.vfs)).toBe(live.vfsDigest);
+      }
     } finally {
       await pool.end();
     }

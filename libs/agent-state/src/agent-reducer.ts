@@ -98,17 +98,25 @@ function foldSignal(s: AgentState, d: SignalDeliveredV1): void {
   }
 }
 
-/** One more use of `action` in `minute`; buckets older than the horizon (on the log's clock) go. */
+/**
+ * One more use of `action` in `minute`. Within a minute only that action's last bucket changes;
+ * when a new minute starts, buckets that fell out of the horizon (on the log's clock) go.
+ */
 function countUsage(usage: ActionUsage, action: string, minute: number): ActionUsage {
+  const b = usage[action];
+  const last = b?.[b.length - 1];
+  if (b && last && last[0] === minute) {
+    const bumped = b.slice();
+    bumped[bumped.length - 1] = [minute, last[1] + 1];
+    return { ...usage, [action]: bumped };
+  }
   const horizon = minute - USAGE_HORIZON_MINUTES;
   const next: ActionUsage = {};
   for (const [a, buckets] of Object.entries(usage)) {
     const kept = buckets[0][0] > horizon ? buckets : buckets.filter(([m]) => m > horizon);
     if (kept.length) next[a] = kept;
   }
-  const b = next[action] ?? [];
-  const last = b[b.length - 1];
-  next[action] = last && last[0] === minute ? [...b.slice(0, -1), [minute, last[1] + 1]] : [...b, [minute, 1]];
+  next[action] = [...(next[action] ?? []), [minute, 1]];
   return next;
 }
 

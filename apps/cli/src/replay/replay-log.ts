@@ -34,19 +34,25 @@ export async function replayLog(pool: pg.Pool, o: ReplayOptions = {}): Promise<R
   const agents = new Map<string, ReplayedAgent>();
   const batch = o.batchSize ?? 10_000;
   const stream = o.agentId ? `agent:${o.agentId}` : null;
-  let after = 0;
   let events = 0;
+  let after = 0;
+  type Row = [number, string, number, string, number, string];
+  const page = async (from: number): Promise<Row[]> =>
+    (
+      await pool.query({
+        text: `SELECT position, stream_id, stream_version, type, schema_version, data FROM events
+                WHERE position > $1 AND ($2::bigint IS NULL OR position <= $2) AND ($3::text IS NULL OR stream_id = $3)
+                  AND starts_with(stream_id, 'agent:')
+                ORDER BY position LIMIT $4`,
+        values: [from, o.upTo ?? null, stream, batch],
+        rowMode: 'array',
+      })
+    ).rows as Row[];
+  // The next page is fetched while this one is folded: Postgres and the fold overlap.
+  let rows = await page(0);
   for (;;) {
-    const r = await pool.query({
-      text: `SELECT position, stream_id, stream_version, type, schema_version, data FROM events
-              WHERE position > $1 AND ($2::bigint IS NULL OR position <= $2) AND ($3::text IS NULL OR stream_id = $3)
-                AND starts_with(stream_id, 'agent:')
-              ORDER BY position LIMIT $4`,
-      values: [after, o.upTo ?? null, stream, batch],
-      rowMode: 'array',
-    });
-    for (const row of r.rows as [number, string, number, string, number, string][]) {
-      const [position, streamId, streamVersion, type, schemaVersion, dataJson] = row;
+    const next = rows.length === batch ? page(rows[rows.length - 1][0]) : null;
+    for (const [position, streamId, streamVersion, type, schemaVersion, dataJson] of rows) {
       const e = { type, schemaVersion, data: JSON.parse(dataJson) as unknown, streamVersion, position };
       let a = agents.get(streamId);
       const kernel = foldAgentEvent(a?.kernel ?? null, e);
@@ -54,14 +60,15 @@ export async function replayLog(pool: pg.Pool, o: ReplayOptions = {}): Promise<R
         if (!a) {
           a = { kernel, vfs: emptyVfsState() };
           agents.set(streamId, a);
-        }
+        } else a.kernel = kernel;
         applyVfsEvent(a.vfs, e);
       }
       after = position;
       events += 1;
     }
     o.onProgress?.(events, after);
-    if (r.rows.length < batch) break;
+    if (!next) break;
+    rows = await next;
   }
   const seconds = (performance.now() - started) / 1000;
   return {

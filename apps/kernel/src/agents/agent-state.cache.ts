@@ -6,7 +6,8 @@ import { cloneAgentState, foldAgentEvent, type AgentState } from '#agent-state';
 import { PgEventReader, PgSnapshotStore, StreamStateCache, type CachedStream, type StreamEvent } from '#event-store';
 import { CommittedEventsFeed, PG_POOL, ROOT_LOGGER } from '#runtime';
 
-export const KERNEL_SNAPSHOT_SCHEMA = 1;
+/** Bumped whenever the fold's output changes shape: older snapshots are then ignored, never misread. */
+export const KERNEL_SNAPSHOT_SCHEMA = 2;
 
 export interface SnapshotSettings {
   enabled: boolean;
