@@ -26,6 +26,8 @@ export interface AgentOsConfig {
   maxRequestBytes: number;
   /** Deny everything until a policy is applied (default: permissive, as the seed without a policy engine). */
   failClosed: boolean;
+  /** Propagate correlation ids between services (on with debug logs, or AGENTOS_TRACE=on). */
+  trace: boolean;
 }
 
 const DEFAULT_HTTP_PORTS: Record<string, number> = {
@@ -52,6 +54,7 @@ export function loadConfig(service: string, env: NodeJS.ProcessEnv = process.env
       (env.AGENTOS_LOG_FORMAT as 'json' | 'pretty') || (production || !process.stdout.isTTY ? 'json' : 'pretty'),
     maxRequestBytes: int(env.AGENTOS_MAX_REQUEST_BYTES, 256 * 1024, 'AGENTOS_MAX_REQUEST_BYTES'),
     failClosed: bool(env.AGENTOS_FAIL_CLOSED, false),
+    trace: bool(env.AGENTOS_TRACE, ['debug', 'trace'].includes(env.AGENTOS_LOG_LEVEL || env.LOG_LEVEL || 'info')),
   };
 }
 

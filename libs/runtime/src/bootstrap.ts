@@ -3,7 +3,7 @@ import type { DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';
 import { loadConfig, type AgentOsConfig } from '#config';
-import { RawNatsTransport, connectNats, type RawNatsTransportOptions } from '#messaging';
+import { RawNatsTransport, connectNats, setCorrelationPropagation, type RawNatsTransportOptions } from '#messaging';
 import { Metrics, PinoNestLogger, Readiness, createLogger } from '#observability';
 import type { Runtime } from './runtime.module.js';
 
@@ -25,6 +25,7 @@ export async function bootstrapService(
   config: AgentOsConfig = loadConfig(def.service),
 ): Promise<void> {
   const logger = createLogger(config);
+  setCorrelationPropagation(config.trace);
   const readiness = new Readiness();
   const metrics = new Metrics(config.service, config.instanceId);
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));

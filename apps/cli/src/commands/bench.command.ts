@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import pg from 'pg';
 import { loadConfig } from '#config';
 import { LocalStack } from '#devstack';
 import { natsRequestReplyBaseline, pgInsertBaselines, type PhaseSettings } from '../bench/baselines.js';
@@ -73,6 +74,7 @@ export function registerBench(program: Command, out: CliOutput): void {
         rows.push(rate(`raw pg single-row INSERT+COMMIT (${pgb.singleRowConnections} conns)`, pgb.singleRow, 'rows/s'));
         rows.push(rate(`raw pg batched INSERT (${pgb.batchRows} rows/tx, 4 conns)`, pgb.batched, 'rows/s'));
 
+        await settle(c.pgUrl);
         if (scenario === 'recorder' || scenario === 'all') {
           out.progress(`recorder append, ${s.concurrency} clients...`);
           const rec = await recorderAppendBench(c.natsUrl, stack.o.subjectPrefix, recorder.httpPort, s);
@@ -90,12 +92,14 @@ export function registerBench(program: Command, out: CliOutput): void {
             rows.push({ metric: 'recorder events per transaction (mean)', value: String(rec.eventsPerCommit) });
         }
         if (scenario === 'syscalls' || scenario === 'all') {
+          await settle(c.pgUrl);
           out.progress('starting vfs and kernel...');
           await stack.start('vfs');
           await stack.start('policy');
           for (let i = 0; i < kernels; i++) await stack.start('kernel');
           out.progress(`syscalls, ${agents} agents, no policy...`);
           const sb = await syscallBench(c.natsUrl, stack.o.subjectPrefix, s, agents, 'bench');
+          await settle(c.pgUrl);
           out.progress('applying a 100-rule policy...');
           await applyBenchPolicy(c.natsUrl, stack.o.subjectPrefix);
           out.progress(`syscalls, ${agents} agents, 100-rule policy...`);
@@ -245,4 +249,22 @@ async function runSoak(
     process.stdout.write(`memory ${result.flat ? 'stays flat' : 'GROWS'} over the run\n`);
   });
   if (!result.flat) process.exitCode = 1;
+}
+
+/**
+ * Lets Postgres catch up between phases (a checkpoint now rather than in the middle of the next
+ * phase), so one phase's writes do not bill the next. Needs a role allowed to CHECKPOINT; skipped
+ * quietly otherwise.
+ */
+async function settle(pgUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: pgUrl });
+  try {
+    await client.connect();
+    await client.query('CHECKPOINT');
+  } catch {
+    // not allowed or not reachable: measure anyway
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  await new Promise((r) => setTimeout(r, 1000));
 }

@@ -21,6 +21,8 @@ export interface ReplayOptions {
   /** Only this agent's stream. */
   agentId?: string;
   batchSize?: number;
+  /** Ranges fetched ahead of the fold (whole-log replay). */
+  prefetch?: number;
   onProgress?: (events: number, position: number) => void;
 }
 
@@ -37,21 +39,7 @@ export async function replayLog(pool: pg.Pool, o: ReplayOptions = {}): Promise<R
   let events = 0;
   let after = 0;
   type Row = [number, string, number, string, number, string];
-  const page = async (from: number): Promise<Row[]> =>
-    (
-      await pool.query({
-        text: `SELECT position, stream_id, stream_version, type, schema_version, data FROM events
-                WHERE position > $1 AND ($2::bigint IS NULL OR position <= $2) AND ($3::text IS NULL OR stream_id = $3)
-                  AND starts_with(stream_id, 'agent:')
-                ORDER BY position LIMIT $4`,
-        values: [from, o.upTo ?? null, stream, batch],
-        rowMode: 'array',
-      })
-    ).rows as Row[];
-  // The next page is fetched while this one is folded: Postgres and the fold overlap.
-  let rows = await page(0);
-  for (;;) {
-    const next = rows.length === batch ? page(rows[rows.length - 1][0]) : null;
+  const fold = (rows: Row[]) => {
     for (const [position, streamId, streamVersion, type, schemaVersion, dataJson] of rows) {
       const e = { type, schemaVersion, data: JSON.parse(dataJson) as unknown, streamVersion, position };
       let a = agents.get(streamId);
@@ -67,8 +55,49 @@ export async function replayLog(pool: pg.Pool, o: ReplayOptions = {}): Promise<R
       events += 1;
     }
     o.onProgress?.(events, after);
-    if (!next) break;
-    rows = await next;
+  };
+
+  if (stream) {
+    // one agent: its stream index, a page at a time
+    for (;;) {
+      const r = await pool.query({
+        text: `SELECT position, stream_id, stream_version, type, schema_version, data FROM events
+                WHERE stream_id = $1 AND position > $2 AND ($3::bigint IS NULL OR position <= $3) ORDER BY stream_version LIMIT $4`,
+        values: [stream, after, o.upTo ?? null, batch],
+        rowMode: 'array',
+      });
+      fold(r.rows as Row[]);
+      if (r.rows.length < batch) break;
+    }
+  } else {
+    // the whole log: positions are dense, so it is read as ranges, several in flight at once,
+    // and folded in order while the next ones are fetched
+    const head = (await pool.query('SELECT position FROM log_head')).rows[0].position as number;
+    const last = Math.min(head, o.upTo ?? head);
+    const range = (from: number): Promise<Row[]> =>
+      pool
+        .query({
+          text: `SELECT position, stream_id, stream_version, type, schema_version, data FROM events
+                  WHERE position > $1 AND position <= $2 AND starts_with(stream_id, 'agent:') ORDER BY position`,
+          values: [from, Math.min(from + batch, last)],
+          rowMode: 'array',
+        })
+        .then((r) => r.rows as Row[]);
+    const inFlight: Promise<Row[]>[] = [];
+    let next = 0;
+    const depth = o.prefetch ?? 3;
+    while (next < last && inFlight.length < depth) {
+      inFlight.push(range(next));
+      next += batch;
+    }
+    while (inFlight.length) {
+      const rows = await inFlight.shift()!;
+      if (next < last) {
+        inFlight.push(range(next));
+        next += batch;
+      }
+      fold(rows);
+    }
   }
   const seconds = (performance.now() - started) / 1000;
   return {
