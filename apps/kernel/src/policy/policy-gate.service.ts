@@ -4,7 +4,8 @@ import type { AgentOsConfig } from '#config';
 import { POLICY_STREAM, type DecisionV1 } from '#contracts';
 import { usageCount, type AgentState } from '#agent-state';
 import { PgEventReader, StreamStateCache, type StreamCondition } from '#event-store';
-import { Readiness } from '#observability';
+import { Metrics, Readiness } from '#observability';
+import type { Histogram } from 'prom-client';
 import {
   activePolicy,
   compilePolicy,
@@ -63,15 +64,21 @@ export class PolicyGate implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly compiled = new Map<number, CompiledPolicy>();
   private current: PolicySnapshot | null = null;
   private poller?: NodeJS.Timeout;
+  private readonly switchDelay: Histogram<string>;
 
   constructor(
     private readonly reader: PgEventReader,
     feed: CommittedEventsFeed,
     @Inject(Readiness) readiness: Readiness,
+    @Inject(Metrics) metrics: Metrics,
     @Inject(AGENTOS_CONFIG) private readonly config: AgentOsConfig,
     @Inject(ROOT_LOGGER) private readonly logger: pino.Logger,
   ) {
     this.cache = new StreamStateCache<PolicyState>(reader, { fold: foldPolicyEvent, clone: (s) => s });
+    this.switchDelay = metrics.histogram(
+      'agentos_policy_switch_seconds',
+      'From a policy apply or rollback to this kernel deciding with it',
+    );
     feed.onEvents((events) => {
       const mine = events.filter((e) => e.streamId === POLICY_STREAM);
       if (!mine.length) return;
@@ -120,8 +127,11 @@ export class PolicyGate implements OnApplicationBootstrap, OnModuleDestroy {
     };
     if (!this.current || next.activation > this.current.activation) {
       if (this.current && this.current.version !== next.version) {
+        const at = state?.history.at(-1)?.at;
+        const delayMs = at ? Math.max(0, Date.now() - Date.parse(at)) : null;
+        if (delayMs !== null) this.switchDelay.observe(delayMs / 1000);
         this.logger.info(
-          { from: this.current.version, to: next.version, activation: next.activation },
+          { from: this.current.version, to: next.version, activation: next.activation, delayMs },
           'policy switched',
         );
       }
