@@ -1,45 +1,44 @@
-import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import { contentHash } from './vfs-executor.js';
-import type { VfsState } from './vfs-state.js';
+import type { VfsStateReply } from '#contracts';
+import { contentHash, sha256Hex } from './content-hash.js';
+import { fdsInOrder, filesInPathOrder, type VfsState } from './vfs-state.js';
 
-/** Listing for operators and the VFS state subject. */
-export function describeVfs(s: VfsState): {
-  files: { path: string; size: number; contentHash: string; created: string; modified: string }[];
-  fds: { fd: number; path: string; mode: string }[];
-  totalBytes: number;
-} {
+export type VfsListing = Pick<VfsStateReply, 'files' | 'fds' | 'totalBytes'>;
+
+/** Listing for operators and the VFS state subject (short content hashes, as SYS_STAT shows them). */
+export function describeVfs(s: VfsState): VfsListing {
   return {
-    files: [...s.files]
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([path, f]) => ({
-        path,
-        size: f.content.length,
-        contentHash: contentHash(f.content),
-        created: f.created,
-        modified: f.modified,
-      })),
-    fds: [...s.fds].sort(([a], [b]) => a - b).map(([fd, d]) => ({ fd, path: d.path, mode: d.mode })),
+    files: filesInPathOrder(s).map(([path, f]) => ({
+      path,
+      size: f.content.length,
+      contentHash: contentHash(f.content),
+      created: f.created,
+      modified: f.modified,
+    })),
+    fds: fdsInOrder(s).map(([fd, d]) => ({ fd, path: d.path, mode: d.mode })),
     totalBytes: s.totalBytes,
   };
 }
 
-/** SHA-256 over a canonical description (full content hashes, times, descriptors): equal states, equal digests. */
+/**
+ * Lower-case hex SHA-256 of a canonical description (RFC 8785 JSON, arrays sorted) of everything
+ * that makes up the VFS: full content hashes, timestamps, descriptors and the next descriptor.
+ * Two processes that folded the same events, with or without a snapshot, get the same digest.
+ * `totalBytes` is left out: it is derived from the files.
+ */
 export function vfsDigest(s: VfsState): string {
   const doc = {
-    files: [...s.files]
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([path, f]) => [
-        path,
-        f.content.length,
-        createHash('sha256').update(f.content).digest('hex'),
-        f.created,
-        f.modified,
-      ]),
-    fds: [...s.fds].sort(([a], [b]) => a - b).map(([fd, d]) => [fd, d.path, d.mode]),
+    files: filesInPathOrder(s).map(([path, f]) => ({
+      path,
+      size: f.content.length,
+      sha256: sha256Hex(f.content),
+      created: f.created,
+      modified: f.modified,
+    })),
+    fds: fdsInOrder(s).map(([fd, d]) => ({ fd, path: d.path, mode: d.mode })),
     nextFd: s.nextFd,
   };
-  return createHash('sha256')
-    .update(canonicalize(doc) as string)
-    .digest('hex');
+  const text = canonicalize(doc);
+  if (text === undefined) throw new TypeError('VFS description has no JSON form');
+  return sha256Hex(Buffer.from(text, 'utf8'));
 }

@@ -1,18 +1,29 @@
-import { createHash } from 'node:crypto';
 import { ErrorCode, type VfsEffectV1, type VfsSyscallName } from '#contracts';
+import { contentHash } from './content-hash.js';
+import { typeName } from './message-text.js';
+import { decodeStrictBase64 } from './strict-base64.js';
+import { optionalChoice, requiredFd, requiredPath, requiredString, type ResolvedPath } from './vfs-args.js';
+import { VfsFailure } from './vfs-failure.js';
 import type { VfsLimits } from './vfs-limits.js';
-import { resolveVfsPath } from './vfs-path.js';
-import type { VfsState } from './vfs-state.js';
+import { fileAncestor, hasFilesBelow, type VfsOpenMode, type VfsState } from './vfs-state.js';
 
 export type VfsOutcome =
   { ok: true; returnValue: unknown; effect?: VfsEffectV1 } | { ok: false; code: number; message: string };
 
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** What SYS_STAT returns. */
+export type VfsStat =
+  | { path: string; type: 'file'; size: number; contentHash: string; modified: string }
+  | { path: string; type: 'directory'; size: 0; contentHash: null; modified: null };
+
+const ENCODINGS = ['utf8', 'base64'] as const;
+const WRITE_MODES = ['w', 'a'] as const;
+const OPEN_MODES = ['r', 'w', 'a'] as const;
 
 /**
- * Decides a file syscall on an agent's VFS: the reply and the effect to record. Pure: the state
- * changes only when the recorded effect is folded (applyVfsEvent), so a decision that is never
- * committed changes nothing.
+ * Decides a file syscall on an agent's VFS: the reply, and the effect to record when it succeeds.
+ * Pure: the state changes only when the recorded effect is folded (applyVfsEvent), so a decision
+ * that is never committed changes nothing. `at` is the decision time; file timestamps are taken
+ * from the recorded event when it is folded, so no decision here depends on a clock.
  */
 export function executeVfsSyscall(
   state: VfsState,
@@ -21,134 +32,136 @@ export function executeVfsSyscall(
   at: string,
   limits: VfsLimits,
 ): VfsOutcome {
-  switch (syscall) {
-    case 'SYS_WRITE':
-      return write(state, args, limits);
-    case 'SYS_READ':
-      return read(state, args);
-    case 'SYS_OPEN':
-      return open(state, args, limits);
-    case 'SYS_CLOSE':
-      return close(state, args);
-    case 'SYS_STAT':
-      return stat(state, args);
+  try {
+    if (typeof args !== 'object' || args === null || Array.isArray(args)) {
+      throw new VfsFailure(ErrorCode.INVALID_REQUEST, `Invalid arguments: must be an object, got ${typeName(args)}`);
+    }
+    switch (syscall) {
+      case 'SYS_WRITE':
+        return write(state, args, limits);
+      case 'SYS_READ':
+        return read(state, args);
+      case 'SYS_OPEN':
+        return open(state, args, limits);
+      case 'SYS_CLOSE':
+        return close(state, args);
+      case 'SYS_STAT':
+        return stat(state, args);
+      default:
+        throw new VfsFailure(ErrorCode.NO_HANDLER, `No VFS handler for ${String(syscall)}`);
+    }
+  } catch (e) {
+    // Only refusals become replies; a bug must surface as one (the kernel answers -4).
+    if (e instanceof VfsFailure) return { ok: false, code: e.code, message: e.message };
+    throw e;
   }
-  void at;
-  return err(ErrorCode.INVALID_REQUEST, `not a file syscall: ${String(syscall)}`);
 }
 
 function write(state: VfsState, args: Record<string, unknown>, limits: VfsLimits): VfsOutcome {
-  if (isMissing(args.path) || args.data === undefined || args.data === null)
-    return err(ErrorCode.MISSING_ARGUMENT, 'Missing path or data');
-  if (typeof args.data !== 'string')
-    return err(ErrorCode.INVALID_REQUEST, 'data must be a string (use encoding base64 for bytes)');
-  const encoding = args.encoding ?? 'utf8';
-  if (encoding !== 'utf8' && encoding !== 'base64')
-    return err(ErrorCode.INVALID_REQUEST, 'encoding must be utf8 or base64');
-  const mode = args.mode ?? 'w';
-  if (mode !== 'w' && mode !== 'a') return err(ErrorCode.INVALID_REQUEST, "mode must be 'w' or 'a'");
-  const p = resolveVfsPath(args.path);
-  if (!p.ok) return err(ErrorCode.VFS_ERROR, p.message);
-  if (p.readOnly) return err(ErrorCode.VFS_ERROR, `Read-only mount: ${p.mount}`);
-  if (p.isMountRoot || isDirectory(state, p.path)) return err(ErrorCode.VFS_ERROR, `Is a directory: ${p.path}`);
-  if (encoding === 'base64' && !BASE64.test(args.data))
-    return err(ErrorCode.INVALID_REQUEST, 'data is not valid base64');
-  const bytes = encoding === 'base64' ? Buffer.byteLength(args.data, 'base64') : Buffer.byteLength(args.data, 'utf8');
-  const existing = state.files.get(p.path)?.content.length ?? 0;
-  const newSize = mode === 'a' ? existing + bytes : bytes;
-  if (newSize > limits.maxFileBytes) {
-    return err(
+  const path = requiredPath(args);
+  const data = requiredString(args, 'data');
+  const encoding = optionalChoice(args, 'encoding', ENCODINGS, 'utf8');
+  const mode = optionalChoice(args, 'mode', WRITE_MODES, 'w');
+  let bytes: number;
+  if (encoding === 'base64') {
+    const decoded = decodeStrictBase64(data);
+    if (!decoded.ok)
+      throw new VfsFailure(ErrorCode.INVALID_REQUEST, `Invalid argument: data is not base64: ${decoded.message}`);
+    bytes = decoded.bytes.length;
+  } else {
+    // Counted as the reducer will encode it (an unpaired surrogate becomes U+FFFD, 3 bytes).
+    bytes = Buffer.byteLength(data, 'utf8');
+  }
+  assertWritable(path, 'write to');
+  assertCreatable(state, path);
+  const existing = state.files.get(path.path)?.content.length ?? 0;
+  const fileSize = mode === 'a' ? existing + bytes : bytes;
+  if (fileSize > limits.maxFileBytes) {
+    throw new VfsFailure(
       ErrorCode.VFS_ERROR,
-      `File too large: ${p.path} would be ${newSize} bytes, the limit is ${limits.maxFileBytes}`,
+      `File size limit exceeded: ${path.path} would be ${fileSize} bytes, maxFileBytes is ${limits.maxFileBytes}`,
     );
   }
-  const total = state.totalBytes - existing + newSize;
-  if (total > limits.maxAgentBytes) {
-    return err(
+  const agentTotal = state.totalBytes - existing + fileSize;
+  if (agentTotal > limits.maxAgentBytes) {
+    throw new VfsFailure(
       ErrorCode.VFS_ERROR,
-      `Quota exceeded: the agent's files would take ${total} bytes, the limit is ${limits.maxAgentBytes}`,
+      `Agent storage limit exceeded: all files would take ${agentTotal} bytes, maxAgentBytes is ${limits.maxAgentBytes}`,
     );
   }
-  return { ok: true, returnValue: bytes, effect: { op: 'write', path: p.path, mode, encoding, bytes } };
+  return { ok: true, returnValue: bytes, effect: { op: 'write', path: path.path, mode, encoding, bytes } };
 }
 
 function read(state: VfsState, args: Record<string, unknown>): VfsOutcome {
-  if (isMissing(args.path)) return err(ErrorCode.MISSING_ARGUMENT, 'No path specified');
-  const encoding = args.encoding ?? 'utf8';
-  if (encoding !== 'utf8' && encoding !== 'base64')
-    return err(ErrorCode.INVALID_REQUEST, 'encoding must be utf8 or base64');
-  const p = resolveVfsPath(args.path);
-  if (!p.ok) return err(ErrorCode.VFS_ERROR, p.message);
-  const f = state.files.get(p.path);
-  if (!f) {
-    if (p.isMountRoot || isDirectory(state, p.path)) return err(ErrorCode.VFS_ERROR, `Is a directory: ${p.path}`);
-    return err(ErrorCode.VFS_ERROR, `No such file: ${p.path}`);
-  }
-  return { ok: true, returnValue: f.content.toString(encoding) };
+  const path = requiredPath(args);
+  const encoding = optionalChoice(args, 'encoding', ENCODINGS, 'utf8');
+  const file = state.files.get(path.path);
+  if (file) return { ok: true, returnValue: file.content.toString(encoding) };
+  if (isDirectory(state, path)) throw new VfsFailure(ErrorCode.VFS_ERROR, `Is a directory: ${path.path}`);
+  throw new VfsFailure(ErrorCode.VFS_ERROR, `No such file: ${path.path}`);
 }
 
 function open(state: VfsState, args: Record<string, unknown>, limits: VfsLimits): VfsOutcome {
-  if (isMissing(args.path)) return err(ErrorCode.MISSING_ARGUMENT, 'No path specified');
-  const mode = args.mode ?? 'r';
-  if (mode !== 'r' && mode !== 'w' && mode !== 'a')
-    return err(ErrorCode.INVALID_REQUEST, "mode must be 'r', 'w' or 'a'");
-  const p = resolveVfsPath(args.path);
-  if (!p.ok) return err(ErrorCode.VFS_ERROR, p.message);
-  if (p.readOnly && mode !== 'r') return err(ErrorCode.VFS_ERROR, `Read-only mount: ${p.mount}`);
-  if (p.isMountRoot || isDirectory(state, p.path)) return err(ErrorCode.VFS_ERROR, `Is a directory: ${p.path}`);
-  if (state.fds.size >= limits.maxOpenFds)
-    return err(ErrorCode.VFS_ERROR, `Too many open files (limit ${limits.maxOpenFds})`);
+  const path = requiredPath(args);
+  const mode: VfsOpenMode = optionalChoice(args, 'mode', OPEN_MODES, 'r');
+  if (mode !== 'r') assertWritable(path, 'open for writing');
+  // Like the seed, the file need not exist; but it must be able to exist.
+  assertCreatable(state, path);
+  if (state.fds.size >= limits.maxOpenFds) {
+    throw new VfsFailure(
+      ErrorCode.VFS_ERROR,
+      `Too many open files: ${state.fds.size} descriptors are open, maxOpenFds is ${limits.maxOpenFds}`,
+    );
+  }
   const fd = state.nextFd;
-  return { ok: true, returnValue: fd, effect: { op: 'open', path: p.path, mode, fd } };
+  return { ok: true, returnValue: fd, effect: { op: 'open', path: path.path, mode, fd } };
 }
 
 function close(state: VfsState, args: Record<string, unknown>): VfsOutcome {
-  if (args.fd === undefined || args.fd === null) return err(ErrorCode.MISSING_ARGUMENT, 'No fd specified');
-  if (!Number.isSafeInteger(args.fd) || (args.fd as number) < 1)
-    return err(ErrorCode.INVALID_REQUEST, 'fd must be a positive integer');
-  const fd = args.fd as number;
-  if (!state.fds.has(fd)) return err(ErrorCode.VFS_ERROR, `Bad file descriptor: ${fd}`);
+  const fd = requiredFd(args);
+  // The seed closed unknown descriptors silently; a bad descriptor is an agent bug worth reporting.
+  if (!state.fds.has(fd)) throw new VfsFailure(ErrorCode.VFS_ERROR, `Bad file descriptor: ${fd} is not open`);
   return { ok: true, returnValue: null, effect: { op: 'close', fd } };
 }
 
 function stat(state: VfsState, args: Record<string, unknown>): VfsOutcome {
-  if (isMissing(args.path)) return err(ErrorCode.MISSING_ARGUMENT, 'No path specified');
-  const p = resolveVfsPath(args.path);
-  if (!p.ok) return err(ErrorCode.VFS_ERROR, p.message);
-  const f = state.files.get(p.path);
-  if (f) {
-    return {
-      ok: true,
-      returnValue: {
-        path: p.path,
-        type: 'file',
-        size: f.content.length,
-        contentHash: contentHash(f.content),
-        modified: f.modified,
-      },
+  const path = requiredPath(args);
+  const file = state.files.get(path.path);
+  let result: VfsStat;
+  if (file) {
+    result = {
+      path: path.path,
+      type: 'file',
+      size: file.content.length,
+      contentHash: contentHash(file.content),
+      modified: file.modified,
     };
+  } else if (isDirectory(state, path)) {
+    result = { path: path.path, type: 'directory', size: 0, contentHash: null, modified: null };
+  } else {
+    throw new VfsFailure(ErrorCode.VFS_ERROR, `No such file or directory: ${path.path}`);
   }
-  if (p.isMountRoot || isDirectory(state, p.path)) {
-    return { ok: true, returnValue: { path: p.path, type: 'directory', size: 0, contentHash: null, modified: null } };
+  return { ok: true, returnValue: result };
+}
+
+function isDirectory(state: VfsState, path: ResolvedPath): boolean {
+  return path.isMountRoot || hasFilesBelow(state, path.path);
+}
+
+function assertWritable(path: ResolvedPath, what: string): void {
+  if (path.readOnly) {
+    throw new VfsFailure(
+      ErrorCode.VFS_ERROR,
+      `Read-only mount: cannot ${what} ${path.path} (${path.mount} is read-only)`,
+    );
   }
-  return err(ErrorCode.VFS_ERROR, `No such file: ${p.path}`);
 }
 
-/** The seed's content_hash: the first 16 hex characters of SHA-256. */
-export function contentHash(content: Buffer): string {
-  return createHash('sha256').update(content).digest('hex').slice(0, 16);
-}
-
-function isDirectory(state: VfsState, path: string): boolean {
-  const prefix = `${path}/`;
-  for (const p of state.files.keys()) if (p.startsWith(prefix)) return true;
-  return false;
-}
-
-function isMissing(v: unknown): boolean {
-  return v === undefined || v === null || v === '';
-}
-
-function err(code: number, message: string): VfsOutcome {
-  return { ok: false, code, message };
+/** A file can live at `path` only if it is not a directory and no ancestor is a file. */
+function assertCreatable(state: VfsState, path: ResolvedPath): void {
+  if (!state.files.has(path.path) && isDirectory(state, path)) {
+    throw new VfsFailure(ErrorCode.VFS_ERROR, `Is a directory: ${path.path}`);
+  }
+  const ancestor = fileAncestor(state, path.path);
+  if (ancestor) throw new VfsFailure(ErrorCode.VFS_ERROR, `Not a directory: ${ancestor} is a file`);
 }

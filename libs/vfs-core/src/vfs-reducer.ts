@@ -1,18 +1,29 @@
 import { EventTypes, type SyscallRecordedV1, type VfsEffectV1 } from '#contracts';
 import type { VfsState } from './vfs-state.js';
 
+/** The part of a log event the VFS fold reads. */
+export interface VfsFoldableEvent {
+  type: string;
+  /** Absent counts as 1 (synthetic events in tests and tools). */
+  schemaVersion?: number;
+  data: unknown;
+}
+
 /**
- * Folds one recorded effect. It trusts the record (never re-normalises a path or re-checks a
- * limit), so replay gives the same state even if the rules change in a later version.
+ * Folds one recorded effect into the state (mutating it). It trusts the record: it never
+ * re-normalises a path or re-checks a limit, so replay gives the state the live service had even
+ * after the rules change. `args` are the syscall's recorded arguments (the written data lives
+ * there, not in the effect); `at` is the recorded decision time.
  */
 export function applyVfsEffect(state: VfsState, effect: VfsEffectV1, args: Record<string, unknown>, at: string): void {
   switch (effect.op) {
     case 'write': {
-      const bytes = Buffer.from(String(args.data ?? ''), effect.encoding === 'base64' ? 'base64' : 'utf8');
-      const f = state.files.get(effect.path);
-      const before = f?.content.length ?? 0;
-      const content = effect.mode === 'a' && f ? Buffer.concat([f.content, bytes]) : bytes;
-      state.files.set(effect.path, { content, created: f?.created ?? at, modified: at });
+      const data = typeof args.data === 'string' ? args.data : '';
+      const bytes = Buffer.from(data, effect.encoding === 'base64' ? 'base64' : 'utf8');
+      const file = state.files.get(effect.path);
+      const before = file?.content.length ?? 0;
+      const content = effect.mode === 'a' && file ? Buffer.concat([file.content, bytes]) : bytes;
+      state.files.set(effect.path, { content, created: file?.created ?? at, modified: at });
       state.totalBytes += content.length - before;
       break;
     }
@@ -26,10 +37,13 @@ export function applyVfsEffect(state: VfsState, effect: VfsEffectV1, args: Recor
   }
 }
 
-/** Folds an event of the agent's stream: successful syscalls with a VFS effect; everything else is ignored. */
-export function applyVfsEvent(state: VfsState, event: { type: string; schemaVersion?: number; data: unknown }): void {
+/**
+ * Folds an event of the agent's stream: a successful SyscallRecorded v1 with a VFS effect.
+ * Every other event (other types, other schema versions, failed syscalls) leaves the state as is.
+ */
+export function applyVfsEvent(state: VfsState, event: VfsFoldableEvent): void {
   if (event.type !== EventTypes.SyscallRecorded || (event.schemaVersion ?? 1) !== 1) return;
-  const d = event.data as SyscallRecordedV1;
-  if (!d.vfs || !d.result?.success) return;
-  applyVfsEffect(state, d.vfs, d.args ?? {}, d.at);
+  const d = event.data as Partial<SyscallRecordedV1> | null;
+  if (!d || !d.vfs || d.result?.success !== true) return;
+  applyVfsEffect(state, d.vfs, d.args ?? {}, d.at ?? '');
 }

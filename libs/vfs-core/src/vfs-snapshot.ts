@@ -1,25 +1,26 @@
-import type { VfsState } from './vfs-state.js';
+import type { VfsOpenMode, VfsState } from './vfs-state.js';
+import { fdsInOrder, filesInPathOrder } from './vfs-state.js';
 
-/** A VFS as plain JSON (contents in base64), for the snapshots table. */
+/** A VFS as plain JSON for the snapshots table: contents in base64, maps as arrays sorted by key. */
 export interface VfsSnapshotV1 {
   schemaVersion: 1;
   files: [path: string, contentBase64: string, created: string, modified: string][];
-  fds: [fd: number, path: string, mode: 'r' | 'w' | 'a'][];
+  fds: [fd: number, path: string, mode: VfsOpenMode][];
   nextFd: number;
 }
 
 export function toVfsSnapshot(s: VfsState): VfsSnapshotV1 {
   return {
     schemaVersion: 1,
-    files: [...s.files]
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([p, f]) => [p, f.content.toString('base64'), f.created, f.modified]),
-    fds: [...s.fds].sort(([a], [b]) => a - b).map(([fd, d]) => [fd, d.path, d.mode]),
+    files: filesInPathOrder(s).map(([p, f]) => [p, f.content.toString('base64'), f.created, f.modified]),
+    fds: fdsInOrder(s).map(([fd, d]) => [fd, d.path, d.mode]),
     nextFd: s.nextFd,
   };
 }
 
+/** The state a snapshot describes; `totalBytes` is derived, so it cannot disagree with the files. */
 export function fromVfsSnapshot(j: VfsSnapshotV1): VfsState {
+  if (j?.schemaVersion !== 1) throw new Error(`not a VFS snapshot v1 (schemaVersion ${String(j?.schemaVersion)})`);
   const files = new Map(
     j.files.map(([p, c, created, modified]) => [p, { content: Buffer.from(c, 'base64'), created, modified }]),
   );
