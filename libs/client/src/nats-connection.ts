@@ -1,43 +1,41 @@
-import { connect, errors, type NatsConnection } from '@nats-io/transport-node';
-import { withSubjectPrefix } from '#contracts';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { parseNatsUrl, withSubjectPrefix } from '#contracts';
 
 export interface ConnectionOptions {
-  /** NATS server URL(s). */
+  /** NATS server URL(s); `nats://user:pass@host:4222` credentials are accepted as operators write them. */
   servers?: string | string[];
-  /** Credentials when the server requires them (see `agentos nats-config`). */
+  /** Credentials when the server requires them and the URL does not carry them. */
   user?: string;
   pass?: string;
   /** Prefix of reply subjects; agents use a private one (`_INBOX.<agentId>`) that only they may read. */
   inboxPrefix?: string;
-  /** Reuse an existing connection (the client will not close it). */
+  /** Reuse an existing connection (the client will then never close it). */
   nc?: NatsConnection;
   /** The deployment's first subject token (AGENTOS_SUBJECT_PREFIX); default `agentos`. */
   subjectPrefix?: string;
 }
 
+export const DEFAULT_SERVERS = 'nats://127.0.0.1:4222';
+export const DEFAULT_SUBJECT_PREFIX = 'agentos';
+
+/** The given connection, or a new one that keeps reconnecting; `owned` says who must close it. */
 export async function openConnection(o: ConnectionOptions): Promise<{ nc: NatsConnection; owned: boolean }> {
   if (o.nc) return { nc: o.nc, owned: false };
-  const servers = o.servers ?? 'nats://127.0.0.1:4222';
+  // nats.js takes credentials only as options, so they are lifted out of the URLs.
+  const urls = Array.isArray(o.servers) ? o.servers.join(',') : (o.servers ?? DEFAULT_SERVERS);
+  const { servers, user, pass } = parseNatsUrl(urls);
   const nc = await connect({
     servers,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     waitOnFirstConnect: true,
-    ...(o.user ? { user: o.user, pass: o.pass } : {}),
+    ...((o.user ?? user) ? { user: o.user ?? user, pass: o.pass ?? pass } : {}),
     ...(o.inboxPrefix ? { inboxPrefix: o.inboxPrefix } : {}),
   });
   return { nc, owned: true };
 }
 
-/** `agentos.v1.x` with the deployment's prefix. */
-export function prefixed(subject: string, prefix = 'agentos'): string {
+/** A protocol subject (`agentos.v1....`) on the deployment's prefix. */
+export function prefixed(subject: string, prefix = DEFAULT_SUBJECT_PREFIX): string {
   return withSubjectPrefix(subject, prefix);
-}
-
-/** Whether a NATS request failed in a way worth retrying (nobody answered, or not in time). */
-export function isTransient(err: unknown): boolean {
-  if (err instanceof errors.NoRespondersError || err instanceof errors.TimeoutError) return true;
-  if (err instanceof errors.RequestError) return true;
-  if (err instanceof errors.ConnectionError) return true;
-  return false;
 }
