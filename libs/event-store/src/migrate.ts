@@ -90,7 +90,9 @@ async function ensureDatabase(pgUrl: string): Promise<void> {
   try {
     await admin.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
   } catch (err) {
-    if ((err as { code?: string }).code !== '42P04') throw err; // created concurrently
+    // created concurrently: 42P04 when Postgres saw it, 23505 when both inserts raced in pg_database
+    const code = (err as { code?: string }).code;
+    if (code !== '42P04' && code !== '23505') throw err;
   } finally {
     await admin.end();
   }

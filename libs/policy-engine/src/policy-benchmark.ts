@@ -1,8 +1,9 @@
 import { compilePolicy } from './compile-policy.js';
-import { evaluatePolicy, type RateUsage } from './evaluate-policy.js';
+import { evaluatePolicy } from './evaluate-policy.js';
+import type { PolicyRequest, RateUsage } from './policy-decision.js';
 import type { PolicyDocument } from './policy-document.js';
 
-/** A realistic 100-rule policy: roles, conditions on arguments, priorities, a rate limit. */
+/** A realistic 100-rule policy: roles, conditions on arguments and context, priorities, regexes, a rate limit. */
 export function hundredRulePolicy(): PolicyDocument {
   const rules = Array.from({ length: 100 }, (_, i) => ({
     name: `rule-${i}`,
@@ -34,33 +35,52 @@ export function hundredRulePolicy(): PolicyDocument {
   };
 }
 
-/** Decision cost in microseconds (p50, p99) over `n` decisions for a 100-rule policy. */
-export function benchmarkDecisions(n = 100_000): { p50Us: number; p99Us: number; meanUs: number; decisions: number } {
-  const policy = compilePolicy(hundredRulePolicy());
+export interface DecisionBenchmark {
+  /** Median and 99th percentile of single decisions, in microseconds (timer overhead included). */
+  p50Us: number;
+  p99Us: number;
+  /** Mean over a tight loop, in microseconds: the throughput view. */
+  meanUs: number;
+  decisions: number;
+  rules: number;
+}
+
+/**
+ * What one decision costs with the 100-rule policy (all argument checks on, each request
+ * walking about 35 candidate rules with regex and ABAC conditions), in this process, after a
+ * JIT warm-up. Uses the clock, unlike the rest of the engine: it measures, it never decides.
+ */
+export function benchmarkDecisions(n = 100_000): DecisionBenchmark {
+  const doc = hundredRulePolicy();
+  const policy = compilePolicy(doc);
   const usage: RateUsage = { count: () => 5 };
-  const reqs = ['file_write', 'file_read', 'tool_1', 'file_open'].map((action, i) => ({
+  const reqs: PolicyRequest[] = ['file_write', 'file_read', 'tool_1', 'file_open'].map((action, i) => ({
     agentId: `a${i}`,
     role: 'writer',
     action,
-    syscall: 'SYS_WRITE',
+    syscall: action === 'tool_1' ? 'SYS_EXEC' : 'SYS_WRITE',
     args: { path: `/mem/working/notes-${i}.txt`, data: 'hello' },
     ring: 3,
   }));
-  for (let i = 0; i < 10_000; i++) evaluatePolicy(policy, reqs[i % reqs.length], usage); // warm up the JIT
-  const batch = 100;
-  const samples: number[] = [];
-  for (let i = 0; i < n / batch; i++) {
+  let sink = 0;
+  for (let i = 0; i < 20_000; i++) sink += evaluatePolicy(policy, reqs[i & 3], usage).allowed ? 1 : 0;
+
+  const samples = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
     const t0 = process.hrtime.bigint();
-    for (let j = 0; j < batch; j++) evaluatePolicy(policy, reqs[j % reqs.length], usage);
-    samples.push(Number(process.hrtime.bigint() - t0) / 1000 / batch);
+    sink += evaluatePolicy(policy, reqs[i & 3], usage).allowed ? 1 : 0;
+    samples[i] = Number(process.hrtime.bigint() - t0) / 1000;
   }
-  samples.sort((a, b) => a - b);
-  const at = (q: number) =>
-    Math.round(samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] * 1000) / 1000;
-  return {
-    p50Us: at(0.5),
-    p99Us: at(0.99),
-    meanUs: Math.round((samples.reduce((a, b) => a + b, 0) / samples.length) * 1000) / 1000,
-    decisions: n,
-  };
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) sink += evaluatePolicy(policy, reqs[i & 3], usage).allowed ? 1 : 0;
+  const meanUs = Number(process.hrtime.bigint() - t0) / 1000 / n;
+  if (sink < 0) throw new Error('unreachable'); // keeps the loops from being optimised away
+
+  samples.sort();
+  const at = (q: number) => round(samples[Math.min(n - 1, Math.floor(q * n))]);
+  return { p50Us: at(0.5), p99Us: at(0.99), meanUs: round(meanUs), decisions: n, rules: doc.rules?.length ?? 0 };
+}
+
+function round(us: number): number {
+  return Math.round(us * 1000) / 1000;
 }

@@ -1,14 +1,20 @@
-/** What to do when a check or rule is violated. */
+/** What happens to an agent whose syscall violates a check, limit or rule. */
 export type OnViolation = 'kill' | 'deny' | 'audit';
-export type Effect = 'allow' | 'deny';
-export type Operator = 'eq' | 'ne' | 'gt' | 'lt' | 'gte' | 'lte' | 'in' | 'not_in' | 'contains' | 'matches';
 
-/** `{field, operator, value}` or a combination. A missing field makes every operator false (the seed). */
-export type Condition =
-  | { field: string; operator: Operator; value: unknown }
-  | { all: Condition[] }
-  | { any: Condition[] }
-  | { not: Condition };
+export type Effect = 'allow' | 'deny';
+
+export const OPERATORS = ['eq', 'ne', 'gt', 'lt', 'gte', 'lte', 'in', 'not_in', 'contains', 'matches'] as const;
+export type Operator = (typeof OPERATORS)[number];
+
+/** One comparison. `field` is a dotted path over `args`, `context`, `agent`, `action`, `syscall`, `ring`. */
+export interface FieldCondition {
+  field: string;
+  operator: Operator;
+  value: unknown;
+}
+
+/** A comparison or a combination. A missing attribute makes every comparison false (the seed). */
+export type Condition = FieldCondition | { all: Condition[] } | { any: Condition[] } | { not: Condition };
 
 export interface Match {
   /** Action names (`file_write`, a tool's name, `syscall_sys_stat`, ...); `*` for any. Omitted: any. */
@@ -22,6 +28,8 @@ export type AllowEntry = string | { action: string; when: Condition };
 
 export interface RolePolicy {
   allow?: AllowEntry[];
+  /** Actions this role may never use, whatever `allow` says (`*` for all). */
+  deny?: string[];
   /** Attributes of agents with this role, for conditions (`context.x`, or `x` at the top, as in the seed). */
   context?: Record<string, unknown>;
 }
@@ -34,6 +42,7 @@ export interface PolicyRule {
   match?: Match;
   when?: Condition;
   effect: Effect;
+  /** Default: `defaults.onViolation`. */
   onViolation?: OnViolation;
   /** The reason given to the agent when this rule refuses. */
   message?: string;
@@ -41,32 +50,64 @@ export interface PolicyRule {
 
 export interface ArgumentCheck {
   enabled?: boolean;
+  /** Actions whose arguments are checked; `*` for any. */
   actions?: string[];
-  /** Argument names checked. */
+  /** Names of the (top-level) arguments checked. */
   fields?: string[];
   onViolation?: OnViolation;
 }
 
+export interface PrefixCheck extends ArgumentCheck {
+  prefixes?: string[];
+}
+
+export interface PatternCheck extends ArgumentCheck {
+  /** Regular expressions, matched case-insensitively anywhere in the value. */
+  patterns?: string[];
+}
+
+/** A check of one's own: arguments matching any of the patterns violate it. */
+export interface CustomArgumentCheck {
+  name: string;
+  actions?: string[];
+  fields: string[];
+  patterns: string[];
+  onViolation?: OnViolation;
+  message?: string;
+}
+
 export interface ArgumentChecks {
   /** Control characters and protected prefixes in path arguments. */
-  protectedPaths?: ArgumentCheck & { prefixes?: string[] };
+  protectedPaths?: PrefixCheck;
   /** `..` segments in path arguments. */
   pathTraversal?: ArgumentCheck;
   /** Dangerous shell/code patterns (the seed's 7 regexes by default). */
-  dangerousCode?: ArgumentCheck & { patterns?: string[] };
+  dangerousCode?: PatternCheck;
   /** Destructive SQL (the seed's 5 regexes by default). */
-  destructiveSql?: ArgumentCheck & { patterns?: string[] };
+  destructiveSql?: PatternCheck;
   /** Internal endpoints (`internal://` by default). */
-  internalEndpoints?: ArgumentCheck & { prefixes?: string[] };
+  internalEndpoints?: PrefixCheck;
+  custom?: CustomArgumentCheck[];
 }
 
+/** Per agent: how many syscalls of the matching actions it may make per minute and per hour. */
 export interface RateLimit {
   name: string;
   match?: Pick<Match, 'actions' | 'roles'>;
   perMinute?: number;
   perHour?: number;
+  /** Default: deny (a busy agent is slowed down, not killed). */
   onViolation?: OnViolation;
   message?: string;
+}
+
+export interface PolicyDefaults {
+  /** What no rule and no allow-list decides. Default deny ("scale by subtraction"). */
+  action?: Effect;
+  /** The same as `action` (the name used before `action`); give one of them. */
+  effect?: Effect;
+  /** Default kill: the seed's 0 % tolerance (SIGPOLICY, escalating to SIGKILL). */
+  onViolation?: OnViolation;
 }
 
 /** A policy document (`apiVersion: agentos/v1`), as written in YAML or JSON. */
@@ -74,17 +115,9 @@ export interface PolicyDocument {
   apiVersion: 'agentos/v1';
   name: string;
   description?: string;
-  defaults?: { effect?: Effect; onViolation?: OnViolation };
+  defaults?: PolicyDefaults;
   roles?: Record<string, RolePolicy>;
   rules?: PolicyRule[];
   argumentChecks?: ArgumentChecks;
   rateLimits?: RateLimit[];
-}
-
-/** An error in a document, located: `field` is a path like `rules[2].when.operator`. */
-export interface PolicyError {
-  field: string;
-  message: string;
-  line?: number;
-  column?: number;
 }

@@ -1,63 +1,103 @@
-import type { Condition, OnViolation, PolicyDocument, PolicyRule } from './policy-document.js';
+import type { Condition, Effect, PolicyDocument, PolicyRule } from './policy-document.js';
+import type { DocumentPath, Problem } from './policy-error.js';
 
 interface SeedRule {
-  name?: unknown;
-  condition?: { field?: unknown; operator?: unknown; value?: unknown };
-  action?: unknown;
-  priority?: unknown;
-  message?: unknown;
+  name: string;
+  condition: { field: string; operator: string; value: unknown };
+  action: 'allow' | 'deny' | 'audit' | 'block';
+  priority?: number;
+  message?: string;
 }
 
-/** Whether a parsed document is in the seed's declarative format (`version`, `rules[].condition`). */
+interface SeedDocument {
+  name?: string;
+  description?: string;
+  rules: SeedRule[];
+  defaults?: { action?: SeedRule['action'] };
+  scope?: string | null;
+  tool_allowlist?: string[];
+}
+
+/** Our roots for the seed's flat context keys; any other key is read from the arguments. */
+const SEED_FIELDS: Record<string, string> = {
+  tool_name: 'action',
+  tool: 'action',
+  action: 'action',
+  agent_id: 'agent.id',
+  agentId: 'agent.id',
+  role: 'agent.role',
+  agent_role: 'agent.role',
+  syscall: 'syscall',
+};
+const OUR_ROOTS = /^(args|context|agent)\./;
+
+/** A document in the seed's declarative format: no apiVersion, and `version` or rules with a `condition`. */
 export function isSeedFormat(v: unknown): boolean {
   if (!v || typeof v !== 'object' || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  return (
-    o.apiVersion === undefined &&
-    'rules' in o &&
-    Array.isArray(o.rules) &&
-    ('version' in o || o.rules.some((r) => r && typeof r === 'object' && 'condition' in r))
-  );
+  if (o.apiVersion !== undefined || !Array.isArray(o.rules)) return false;
+  return 'version' in o || o.rules.some((r) => r && typeof r === 'object' && 'condition' in r);
+}
+
+/** What the seed's format can say that ours cannot honour; refused rather than dropped (fail closed). */
+export function seedImportProblems(v: SeedDocument): Problem[] {
+  const problems: Problem[] = [];
+  if (v.scope !== undefined && v.scope !== null)
+    problems.push({ path: ['scope'], message: 'folder-scoped seed policies cannot be imported' });
+  if ((v.tool_allowlist ?? []).length > 0)
+    problems.push({ path: ['tool_allowlist'], message: 'cannot be imported: list the tools in a role allow-list' });
+  return problems;
 }
 
 /**
- * Imports the seed's later declarative format: `rules: [{name, condition: {field, operator,
- * value}, action: allow|deny|audit|block, priority, message}]`, `defaults.action`. `block` and
- * `deny` refuse (deny), `audit` allows and records (shadow). Fields are read from `args` first
- * when they are not already dotted paths, as the seed's evaluator saw the tool arguments.
+ * Imports the seed's declarative format, meaning what the seed's evaluator means: the first rule
+ * by priority decides; `allow` and `audit` allow (every decision records the rule that made it,
+ * which is the seed's audit entry), `deny` and `block` deny without killing; no match falls to
+ * `defaults.action`, deny when absent (the seed's schema fails closed). The seed's flat context
+ * keys become our fields: `tool_name` the action, `agent_id` the agent, anything else an argument.
  */
-export function fromSeedFormat(v: Record<string, unknown>): PolicyDocument {
-  const defaults = (v.defaults ?? {}) as { action?: unknown };
-  const rules: PolicyRule[] = ((v.rules as SeedRule[]) ?? []).map((r, i) => {
-    const action = String(r.action ?? 'deny');
-    const effect = action === 'allow' || action === 'audit' ? (action === 'allow' ? 'allow' : 'deny') : 'deny';
-    const onViolation: OnViolation = action === 'audit' ? 'audit' : 'deny';
-    const c = r.condition ?? {};
-    const field = typeof c.field === 'string' && c.field.includes('.') ? c.field : `args.${String(c.field ?? '')}`;
-    const rule: PolicyRule = {
-      name:
-        typeof r.name === 'string' && r.name ? r.name.replace(/[^A-Za-z0-9_.:-]/g, '_').slice(0, 128) : `rule-${i + 1}`,
-      priority: Number.isInteger(r.priority) ? (r.priority as number) : 0,
+export function fromSeedFormat(v: SeedDocument): PolicyDocument {
+  const rules: PolicyRule[] = v.rules.map((r, i) => {
+    const effect: Effect = r.action === 'allow' || r.action === 'audit' ? 'allow' : 'deny';
+    return {
+      name: seedRuleName(r.name, i),
+      ...(r.action === 'audit' ? { description: 'seed action audit: allowed, recorded under this rule' } : {}),
+      priority: r.priority ?? 0,
       when: {
-        field,
-        operator: c.operator as Condition extends { operator: infer O } ? O : never,
-        value: c.value,
+        field: seedField(r.condition.field),
+        operator: r.condition.operator,
+        value: r.condition.value,
       } as Condition,
       effect,
-      onViolation,
-      ...(typeof r.message === 'string' ? { message: r.message } : {}),
+      ...(effect === 'deny' ? { onViolation: 'deny' as const } : {}),
+      ...(r.message ? { message: r.message } : {}),
     };
-    return rule;
   });
+  const fallback = v.defaults?.action;
   return {
     apiVersion: 'agentos/v1',
-    name: typeof v.name === 'string' && v.name ? v.name : 'imported',
-    ...(typeof v.description === 'string' ? { description: v.description } : {}),
-    // the seed allows by default unless defaults.action says otherwise
-    defaults: {
-      effect: defaults.action === 'deny' || defaults.action === 'block' ? 'deny' : 'allow',
-      onViolation: 'deny',
-    },
+    name: v.name || 'imported',
+    ...(v.description ? { description: v.description } : {}),
+    defaults: { action: fallback === 'allow' || fallback === 'audit' ? 'allow' : 'deny', onViolation: 'deny' },
     rules,
   };
+}
+
+/** Where a problem found in the imported document is in the seed document. */
+export function seedPathOf(path: DocumentPath): DocumentPath {
+  if (path[0] === 'defaults') return ['defaults', 'action'];
+  if (path[0] !== 'rules' || path.length < 3) return path;
+  const [, i, key, ...rest] = path;
+  if (key === 'when') return ['rules', i, 'condition', ...rest];
+  if (key === 'effect' || key === 'onViolation') return ['rules', i, 'action'];
+  return ['rules', i, key];
+}
+
+function seedField(field: string): string {
+  return SEED_FIELDS[field] ?? (OUR_ROOTS.test(field) ? field : `args.${field}`);
+}
+
+function seedRuleName(name: string, i: number): string {
+  const n = name.replace(/[^A-Za-z0-9_.:-]/g, '_').slice(0, 128);
+  return n || `rule-${i + 1}`;
 }
