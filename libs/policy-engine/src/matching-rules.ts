@@ -18,7 +18,8 @@ export function matchingRulesFor(
   const applies = (names: readonly string[], name: string | undefined) =>
     name === undefined || names.includes('*') || names.includes(name);
   const out: Record<string, unknown>[] = [];
-  const r = n.roles[role];
+  // roles is a plain object parsed from the document: only its own keys are roles
+  const r = Object.hasOwn(n.roles, role) ? n.roles[role] : undefined;
   if (r) {
     const allow = r.allow.filter((a) => concerns([typeof a === 'string' ? a : a.action]));
     if (allow.length > 0) out.push({ kind: 'allow', role, allow });
