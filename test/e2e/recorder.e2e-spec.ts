@@ -16,9 +16,9 @@ function appendBody(streamId: string, expectedVersion: number | 'any', n = 1, ke
         expectedVersion,
         events: Array.from({ length: n }, (_, i) => ({
           eventId: randomUUID(),
-          type: 'TestEvent',
+          type: 'ToolRegistered',
           schemaVersion: 1,
-          data: { i },
+          data: { name: `tool-${i}`, description: null, at: new Date().toISOString() },
           metadata: { service: 'e2e' },
           ...(key && i === 0 ? { idempotencyKey: key } : {}),
         })),
@@ -78,16 +78,69 @@ describe('recorder over real NATS and Postgres', () => {
       error: { code: -5, message: 'body is not valid UTF-8 JSON' },
     });
     expect(await t.requestRaw(Subjects.recorderAppend, '[1,2]')).toMatchObject({ error: { code: -5 } });
-    expect(await t.request(Subjects.recorderAppend, { appends: [] })).toMatchObject({ status: 'rejected' });
+    expect(await t.request(Subjects.recorderAppend, { appends: [] })).toMatchObject({ error: { code: -5 } });
     expect(
       await t.request(Subjects.recorderAppend, { appends: [{ streamId: 'a', expectedVersion: -3, events: [] }] }),
-    ).toMatchObject({
-      status: 'rejected',
-    });
+    ).toMatchObject({ error: { code: -5 } });
     expect(await t.request(Subjects.recorderReadAll, { limit: 'lots' })).toMatchObject({ error: { code: -5 } });
     expect(await t.requestRaw(Subjects.recorderAppend, 'x'.repeat(300 * 1024))).toMatchObject({ error: { code: -5 } });
+    const deepBody = `{"appends":${'['.repeat(100_000)}${']'.repeat(100_000)}}`;
+    expect(await t.requestRaw(Subjects.recorderAppend, deepBody)).toMatchObject({ error: { code: -5 } });
+    expect(
+      await t.requestRaw(Subjects.recorderReadAll, `{"types":${'['.repeat(100_000)}${']'.repeat(100_000)}}`),
+    ).toMatchObject({
+      error: { code: -5 },
+    });
     const ok = await t.request<AppendOutcome>(Subjects.recorderAppend, appendBody('agent:after-bad', 0));
     expect(ok.status).toBe('committed');
+  });
+
+  it('refuses malformed, unknown, deep and forged-shape events before they enter the log', async () => {
+    const head = await t.request<{ position: number }>(Subjects.recorderHead, {});
+    const event = (type: string, schemaVersion: number, data: unknown) => ({
+      appends: [
+        {
+          streamId: 'agent:victim',
+          expectedVersion: 'any',
+          events: [{ eventId: randomUUID(), type, schemaVersion, data, metadata: {} }],
+        },
+      ],
+    });
+    const deep = `${'['.repeat(100_000)}1${']'.repeat(100_000)}`;
+    const refused = [
+      event('SyscallRecorded', 1, {}),
+      event('SyscallRecorded', 2, { requestId: 'x', syscall: 'SYS_WRITE', args: {}, decision: 'allow' }),
+      event('SignalDelivered', 1, {
+        signal: '__proto__',
+        number: 4,
+        source: 'x',
+        reason: '',
+        outcome: 'default',
+        at: 'x',
+      }),
+      event('AgentCreated', 1, { agentId: 'bad id', role: 'r', at: new Date().toISOString() }),
+      event('NoSuchEvent', 1, { anything: true }),
+      event('AgentCreated', 7, { agentId: 'a', role: 'r', at: new Date().toISOString() }),
+    ].map((b) => JSON.stringify(b));
+    // 100,000 levels deep: written as text, a recursive JSON.stringify could not even build it
+    refused.push(
+      JSON.stringify(
+        event('ToolRegistered', 1, { name: 'ok', description: 'DEEP', at: new Date().toISOString() }),
+      ).replace('"DEEP"', deep),
+    );
+    for (const raw of refused) {
+      const r = await t.requestRaw(Subjects.recorderAppend, raw);
+      expect(r).toMatchObject({ error: { code: -5 } });
+      expect(String((r as { error: { message: string } }).error.message)).toMatch(
+        /^append refused: |nested deeper than/,
+      );
+    }
+    // nothing of it entered the log, and the recorder still appends and reads
+    expect((await t.request<{ position: number }>(Subjects.recorderHead, {})).position).toBe(head.position);
+    const ok = await t.request<AppendOutcome>(Subjects.recorderAppend, appendBody('agent:after-forged', 0));
+    expect(ok.status).toBe('committed');
+    const read = await t.request<{ events: RecordedEvent[] }>(Subjects.recorderReadAll, { after: head.position });
+    expect(read.events.map((e) => e.streamId)).toEqual(['agent:after-forged']);
   });
 
   it('group-commits concurrent appends: many events share a transaction', async () => {

@@ -1,5 +1,13 @@
 import { Subjects, agentStream, type SyscallReply } from '#contracts';
-import { agentDigest, cloneAgentState, foldAgentEvent, type AgentState } from '#agent-state';
+import {
+  AGENT_SNAPSHOT_SCHEMA,
+  agentDigest,
+  cloneAgentState,
+  evolveAgent,
+  fromAgentSnapshot,
+  type AgentSnapshotV3,
+  type AgentState,
+} from '#agent-state';
 import { PgEventReader, PgSnapshotStore, StreamStateCache, createPgPool, verifyChain } from '#event-store';
 import {
   applyVfsEvent,
@@ -10,7 +18,6 @@ import {
   type VfsSnapshotV1,
   type VfsState,
 } from '#vfs-core';
-import { KERNEL_SNAPSHOT_SCHEMA } from '../../apps/kernel/src/agents/agent-state.cache.js';
 import { replayLog } from '../../apps/cli/src/replay/replay-log.js';
 import { TEST_PG_URL } from '../support/test-env.js';
 import { startTestStack, type TestStack } from '../support/test-stack.js';
@@ -129,11 +136,16 @@ describe('replay after restart', () => {
 
       const reader = new PgEventReader(pool);
       const kernelWith = new StreamStateCache<AgentState>(reader, {
-        fold: foldAgentEvent,
+        fold: evolveAgent,
         clone: cloneAgentState,
-        snapshots: new PgSnapshotStore<AgentState>(pool, 'kernel', KERNEL_SNAPSHOT_SCHEMA),
+        snapshots: new PgSnapshotStore<AgentState>(pool, 'kernel', AGENT_SNAPSHOT_SCHEMA, {
+          encode: () => {
+            throw new Error('read only');
+          },
+          decode: (j) => fromAgentSnapshot(j as AgentSnapshotV3),
+        }),
       });
-      const kernelWithout = new StreamStateCache<AgentState>(reader, { fold: foldAgentEvent, clone: cloneAgentState });
+      const kernelWithout = new StreamStateCache<AgentState>(reader, { fold: evolveAgent, clone: cloneAgentState });
       const vfsFold = (s: VfsState | null, e: Parameters<typeof applyVfsEvent>[1]) => {
         const st = s ?? emptyVfsState();
         applyVfsEvent(st, e);

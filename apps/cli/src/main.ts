@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerAudit } from './commands/audit.command.js';
 import { registerBench } from './commands/bench.command.js';
 import { registerMigrate } from './commands/migrate.command.js';
+import { registerNatsAuth } from './commands/nats-auth.command.js';
 import { registerNatsConfig } from './commands/nats-config.command.js';
 import { registerPolicy } from './commands/policy.command.js';
 import { registerReplay } from './commands/replay.command.js';
@@ -25,6 +26,7 @@ registerAudit(program, out);
 registerReplay(program, out);
 registerWhatIf(program, out);
 registerNatsConfig(program, out);
+registerNatsAuth(program, out);
 
 try {
   await program.parseAsync(process.argv);

@@ -20,7 +20,9 @@ import { ProcessHandlers } from './syscalls/handlers/process.handlers.js';
 import { SignalHandlers } from './syscalls/handlers/signal.handlers.js';
 import { VfsHandler } from './syscalls/handlers/vfs.handler.js';
 import { SyscallController } from './syscalls/syscall.controller.js';
-import { SyscallService } from './syscalls/syscall.service.js';
+import { REPLY_CACHE_BYTES, SyscallService } from './syscalls/syscall.service.js';
+import { RecordedReplies } from './syscalls/recorded-replies.js';
+import { AgentLocks } from './agents/agent-locks.js';
 import { VfsClient } from './syscalls/vfs.client.js';
 import { TOOL_SETTINGS, ToolInvoker, type ToolSettings } from './tools/tool-invoker.service.js';
 import { ToolRegistry } from './tools/tool-registry.service.js';
@@ -34,7 +36,10 @@ export class KernelModule {
       every: Number(env.AGENTOS_SNAPSHOT_EVERY || 200),
     };
     const recorder: RecorderClientSettings = recorderClientSettingsFromEnv(env);
-    const tools: ToolSettings = { timeoutMs: Number(env.AGENTOS_TOOL_TIMEOUT_MS || 10_000) };
+    const tools: ToolSettings = {
+      timeoutMs: Number(env.AGENTOS_TOOL_TIMEOUT_MS || 10_000),
+      maxResultBytes: rt.config.limits.maxToolResultBytes,
+    };
     return {
       module: KernelModule,
       imports: [RuntimeModule.forRoot(rt), PostgresModule],
@@ -43,6 +48,9 @@ export class KernelModule {
         { provide: SNAPSHOT_SETTINGS, useValue: snapshots },
         { provide: RECORDER_CLIENT_SETTINGS, useValue: recorder },
         { provide: TOOL_SETTINGS, useValue: tools },
+        { provide: REPLY_CACHE_BYTES, useValue: Number(env.AGENTOS_REPLY_CACHE_BYTES || 32 * 1024 * 1024) },
+        AgentLocks,
+        RecordedReplies,
         { provide: PgEventReader, inject: [PG_POOL], useFactory: (pool: pg.Pool) => new PgEventReader(pool) },
         CommittedEventsFeed,
         AgentStateCache,

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { toCanonicalJson } from '#event-store';
+import { toAgentSnapshot } from './agent-snapshot.js';
 import type { AgentState } from './agent-state.js';
 
 /**
@@ -7,10 +8,7 @@ import type { AgentState } from './agent-state.js';
  * processes that folded the same events, with or without a snapshot, produce the same digest.
  */
 export function agentDigest(state: AgentState): string {
-  return createHash('sha256').update(toCanonicalJson(state)).digest('hex');
-}
-
-/** A deep copy safe to hand out or snapshot (the state is plain JSON). */
-export function cloneAgentState(state: AgentState): AgentState {
-  return structuredClone(state);
+  return createHash('sha256')
+    .update(toCanonicalJson(toAgentSnapshot(state)))
+    .digest('hex');
 }

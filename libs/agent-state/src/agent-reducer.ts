@@ -1,11 +1,4 @@
-import {
-  EventTypes,
-  SIGNALS,
-  type AgentCreatedV1,
-  type AgentDestroyedV1,
-  type SignalDeliveredV1,
-  type SyscallRecordedV1,
-} from '#contracts';
+import { EventTypes, SIGNALS, isVfsEffectV1, type Disposition, type LifecycleState, type SignalName } from '#contracts';
 import { USAGE_HORIZON_MINUTES, newAgentState, type ActionUsage, type AgentState } from './agent-state.js';
 
 /** The part of a recorded event the reducer needs. */
@@ -17,84 +10,161 @@ export interface FoldableEvent {
   position: number;
 }
 
+type Data = Record<string, unknown>;
+
+/** Thrown by the field readers below; caught in evolveAgent and recorded as a fault. */
+class Unfoldable extends Error {}
+
 /**
- * Folds one event of an agent's stream into a new state (the input is never modified), or
- * creates it from AgentCreated. Events of unknown types or schema versions advance the version
- * and change nothing else, so a newer writer never breaks an older reader.
+ * Folds one event of an agent's stream into `state`, in place, and returns it (or the new state
+ * AgentCreated begins). Total: it never throws on recorded data. An event whose shape it cannot
+ * apply (a log written before the recorder checked schemas, or tampered with) advances the
+ * version and is counted in `faults`, so the agent stays usable and says what happened. Events of
+ * unknown types or schema versions only advance the version: a newer writer never breaks an
+ * older reader.
  */
-export function foldAgentEvent(state: AgentState | null, e: FoldableEvent): AgentState | null {
-  if (e.type === EventTypes.AgentCreated) {
-    const d = e.data as AgentCreatedV1;
-    return newAgentState(d.agentId, d.role, d.at, e.streamVersion, e.position);
+export function evolveAgent(state: AgentState | null, e: FoldableEvent): AgentState | null {
+  if (e.type === EventTypes.AgentCreated && state === null) {
+    const d = asData(e.data);
+    const agentId = typeof d?.agentId === 'string' ? d.agentId : '';
+    const role = typeof d?.role === 'string' ? d.role : '';
+    const at = typeof d?.at === 'string' ? d.at : '';
+    const s = newAgentState(agentId, role, at, e.streamVersion, e.position);
+    if (!agentId || !role || !at) fault(s, e, 'AgentCreated without agentId, role and at');
+    return s;
   }
-  if (!state) return null;
-  const s: AgentState = { ...state, version: e.streamVersion, position: e.position };
-  switch (e.type) {
-    case EventTypes.SyscallRecorded:
-      if (e.schemaVersion === 1) foldSyscall(s, e.data as SyscallRecordedV1);
-      break;
-    case EventTypes.SignalDelivered:
-      if (e.schemaVersion === 1) foldSignal(s, e.data as SignalDeliveredV1);
-      break;
-    case EventTypes.AgentDestroyed: {
-      const d = e.data as AgentDestroyedV1;
-      s.lifecycle = 'terminated';
-      s.terminatedBy = 'destroyed';
-      s.lastEventAt = d.at;
-      break;
+  if (state === null) return null;
+  state.version = e.streamVersion;
+  state.position = e.position;
+  try {
+    const d = asData(e.data);
+    if (d === null) {
+      if (isKnown(e)) throw new Unfoldable('data is not an object');
+      return state;
     }
+    switch (e.type) {
+      case EventTypes.SyscallRecorded:
+        if (e.schemaVersion === 1 || e.schemaVersion === 2) evolveSyscall(state, d);
+        break;
+      case EventTypes.SignalDelivered:
+        if (e.schemaVersion === 1) evolveSignal(state, d);
+        break;
+      case EventTypes.AgentDestroyed:
+        if (e.schemaVersion === 1) {
+          state.lifecycle = 'terminated';
+          state.terminatedBy = 'destroyed';
+          state.lastEventAt = text(d, 'at');
+        }
+        break;
+      case EventTypes.AgentCreated:
+        throw new Unfoldable('a second AgentCreated');
+    }
+  } catch (err) {
+    if (!(err instanceof Unfoldable)) throw err;
+    fault(state, e, err.message);
   }
+  return state;
+}
+
+/** Folds a stream's events in order (tests, replay, what-if). */
+export function foldAgent(events: Iterable<FoldableEvent>, state: AgentState | null = null): AgentState | null {
+  let s = state;
+  for (const e of events) s = evolveAgent(s, e);
   return s;
 }
 
-/** `s` is a fresh shallow copy: replace (never mutate) its nested objects. */
-function foldSyscall(s: AgentState, d: SyscallRecordedV1): void {
-  s.lastEventAt = d.at;
-  const c = { ...s.counters };
-  s.counters = c;
+function evolveSyscall(s: AgentState, d: Data): void {
+  // Read and check everything first, then change the state: a fault leaves it as it was.
+  const at = text(d, 'at');
+  const minute = Math.floor(Date.parse(at) / 60_000);
+  if (!Number.isFinite(minute)) throw new Unfoldable(`at is not a time: ${at.slice(0, 40)}`);
+  const decision = record(d, 'decision');
+  const result = record(d, 'result');
+  const allowed = bool(decision, 'allowed');
+  const mode = text(decision, 'mode');
+  const shadow = bool(decision, 'shadow');
+  const policyVersion = decision.policyVersion;
+  if (policyVersion !== null && !Number.isSafeInteger(policyVersion))
+    throw new Unfoldable('decision.policyVersion is not an integer');
+  const action = decision.action;
+  if (action !== null && typeof action !== 'string') throw new Unfoldable('decision.action is not a string');
+  const success = bool(result, 'success');
+  const errorCode = result.errorCode;
+  const change = success && d.kernel !== undefined ? kernelEffect(d.kernel) : null;
+  // the VFS folds the file effect; a shape it cannot fold is reported here, on the agent
+  if (success && d.vfs !== undefined && !isVfsEffectV1(d.vfs)) throw new Unfoldable('vfs effect has no known shape');
+
+  s.lastEventAt = at;
+  const c = s.counters;
   c.syscalls += 1;
-  if (!d.result.success) c.failed += 1;
-  if (d.result.errorCode === -4) c.crashes += 1;
-  if (d.decision.mode !== 'skipped') c.policyChecks += 1;
-  if (!d.decision.allowed && d.decision.mode !== 'skipped') c.violations += 1;
-  if (d.decision.shadow) c.shadowViolations += 1;
-  if (d.decision.policyVersion !== null) {
-    s.lastPolicyVersion = Math.max(s.lastPolicyVersion ?? 0, d.decision.policyVersion);
-  }
-  if (d.decision.allowed && d.decision.mode !== 'skipped' && d.decision.action) {
-    s.usage = countUsage(s.usage, d.decision.action, Math.floor(Date.parse(d.at) / 60_000));
-  }
-  const k = d.kernel;
-  if (k && d.result.success) {
-    if (k.op === 'exit') {
-      s.lifecycle = 'terminated';
-      s.exitCode = k.code;
-      s.terminatedBy = 'exit';
-    } else if (k.op === 'sigaction') {
-      const dispositions = { ...s.dispositions };
-      if (k.disposition === 'default') delete dispositions[k.signal];
-      else dispositions[k.signal] = k.disposition;
-      s.dispositions = dispositions;
-    } else if (k.op === 'sigprocmask') {
-      s.blocked = [...k.blocked].sort((a, b) => SIGNALS[a] - SIGNALS[b]);
+  if (!success) c.failed += 1;
+  if (errorCode === -4) c.crashes += 1;
+  if (mode !== 'skipped') c.policyChecks += 1;
+  if (!allowed && mode !== 'skipped') c.violations += 1;
+  if (shadow) c.shadowViolations += 1;
+  if (policyVersion !== null) s.lastPolicyVersion = Math.max(s.lastPolicyVersion ?? 0, policyVersion as number);
+  if (allowed && mode !== 'skipped' && action) countUsage(s.usage, action, minute);
+  change?.(s);
+}
+
+/** A recorded kernel effect as a change to apply, or a fault. */
+function kernelEffect(raw: unknown): (s: AgentState) => void {
+  const k = asData(raw);
+  if (k === null) throw new Unfoldable('kernel effect is not an object');
+  switch (k.op) {
+    case 'exit': {
+      const code = k.code;
+      if (!Number.isSafeInteger(code)) throw new Unfoldable('exit code is not an integer');
+      return (s) => {
+        s.lifecycle = 'terminated';
+        s.exitCode = code as number;
+        s.terminatedBy = 'exit';
+      };
     }
+    case 'sigaction': {
+      const signal = signalName(k.signal);
+      const disposition = k.disposition;
+      if (disposition !== 'default' && disposition !== 'ignore' && disposition !== 'handle')
+        throw new Unfoldable('sigaction disposition is not default, ignore or handle');
+      return (s) => {
+        if (disposition === 'default') s.dispositions.delete(signal);
+        else s.dispositions.set(signal, disposition as Disposition);
+      };
+    }
+    case 'sigprocmask': {
+      if (!Array.isArray(k.blocked) || k.blocked.length > 32) throw new Unfoldable('sigprocmask blocked is not a list');
+      const blocked = [...new Set(k.blocked.map(signalName))].sort((a, b) => SIGNALS[a] - SIGNALS[b]);
+      return (s) => {
+        s.blocked = blocked;
+      };
+    }
+    default:
+      return () => undefined; // an effect of a newer kernel: nothing this fold knows to change
   }
 }
 
-function foldSignal(s: AgentState, d: SignalDeliveredV1): void {
-  s.lastEventAt = d.at;
-  s.counters = { ...s.counters, signalsReceived: s.counters.signalsReceived + 1 };
-  if (d.fromPending) {
-    const i = s.pending.findIndex((p) => p.signal === d.signal);
-    if (i >= 0) s.pending = [...s.pending.slice(0, i), ...s.pending.slice(i + 1)];
+function evolveSignal(s: AgentState, d: Data): void {
+  const signal = signalName(d.signal);
+  const at = text(d, 'at');
+  const outcome = text(d, 'outcome');
+  const transition = d.transition;
+  if (transition !== undefined && !isLifecycle(transition)) throw new Unfoldable('transition is not a lifecycle state');
+  const source = typeof d.source === 'string' ? d.source : '';
+  const reason = typeof d.reason === 'string' ? d.reason : '';
+
+  s.lastEventAt = at;
+  s.counters.signalsReceived += 1;
+  if (d.fromPending === true) {
+    const i = s.pending.findIndex((p) => p.signal === signal);
+    if (i >= 0) s.pending.splice(i, 1);
   }
-  if (d.outcome === 'blocked') {
-    s.pending = [...s.pending, { signal: d.signal, source: d.source, reason: d.reason }];
+  if (outcome === 'blocked') {
+    s.pending.push({ signal, source, reason });
     return;
   }
-  if (d.transition && s.lifecycle !== 'terminated') {
-    s.lifecycle = d.transition;
-    if (d.transition === 'terminated') s.terminatedBy = d.signal;
+  if (transition && s.lifecycle !== 'terminated') {
+    s.lifecycle = transition;
+    if (transition === 'terminated') s.terminatedBy = signal;
   }
 }
 
@@ -102,22 +172,23 @@ function foldSignal(s: AgentState, d: SignalDeliveredV1): void {
  * One more use of `action` in `minute`. Within a minute only that action's last bucket changes;
  * when a new minute starts, buckets that fell out of the horizon (on the log's clock) go.
  */
-function countUsage(usage: ActionUsage, action: string, minute: number): ActionUsage {
-  const b = usage[action];
-  const last = b?.[b.length - 1];
-  if (b && last && last[0] === minute) {
-    const bumped = b.slice();
-    bumped[bumped.length - 1] = [minute, last[1] + 1];
-    return { ...usage, [action]: bumped };
+function countUsage(usage: ActionUsage, action: string, minute: number): void {
+  const buckets = usage.get(action);
+  const last = buckets?.[buckets.length - 1];
+  if (last && last[0] === minute) {
+    last[1] += 1;
+    return;
   }
   const horizon = minute - USAGE_HORIZON_MINUTES;
-  const next: ActionUsage = {};
-  for (const [a, buckets] of Object.entries(usage)) {
-    const kept = buckets[0][0] > horizon ? buckets : buckets.filter(([m]) => m > horizon);
-    if (kept.length) next[a] = kept;
+  for (const [a, b] of usage) {
+    if (b[0][0] > horizon) continue;
+    const kept = b.filter(([m]) => m > horizon);
+    if (kept.length) usage.set(a, kept);
+    else usage.delete(a);
   }
-  next[action] = [...(next[action] ?? []), [minute, 1]];
-  return next;
+  const list = usage.get(action);
+  if (list) list.push([minute, 1]);
+  else usage.set(action, [[minute, 1]]);
 }
 
 /** Allowed uses of the actions in the last `windowMinutes` minutes (the current one included) as of `atMs`. */
@@ -129,9 +200,55 @@ export function usageCount(
 ): number {
   const from = Math.floor(atMs / 60_000) - windowMinutes + 1;
   let n = 0;
-  for (const [a, buckets] of Object.entries(state.usage)) {
+  for (const [a, buckets] of state.usage) {
     if (!actions(a)) continue;
     for (const [m, c] of buckets) if (m >= from) n += c;
   }
   return n;
+}
+
+function fault(s: AgentState, e: FoldableEvent, reason: string): void {
+  s.faults += 1;
+  s.lastFault = { position: e.position, type: String(e.type).slice(0, 128), reason };
+}
+
+function isKnown(e: FoldableEvent): boolean {
+  return (
+    (e.type === EventTypes.SyscallRecorded && (e.schemaVersion === 1 || e.schemaVersion === 2)) ||
+    ((e.type === EventTypes.SignalDelivered || e.type === EventTypes.AgentDestroyed) && e.schemaVersion === 1)
+  );
+}
+
+function asData(x: unknown): Data | null {
+  return x !== null && typeof x === 'object' && !Array.isArray(x) ? (x as Data) : null;
+}
+
+function record(d: Data, key: string): Data {
+  const v = asData(Object.hasOwn(d, key) ? d[key] : undefined);
+  if (v === null) throw new Unfoldable(`${key} is not an object`);
+  return v;
+}
+
+function text(d: Data, key: string): string {
+  const v = Object.hasOwn(d, key) ? d[key] : undefined;
+  if (typeof v !== 'string') throw new Unfoldable(`${key} is not a string`);
+  return v;
+}
+
+function bool(d: Data, key: string): boolean {
+  const v = Object.hasOwn(d, key) ? d[key] : undefined;
+  if (typeof v !== 'boolean') throw new Unfoldable(`${key} is not a boolean`);
+  return v;
+}
+
+const SIGNAL_NAMES: ReadonlySet<string> = new Set(Object.keys(SIGNALS));
+
+function signalName(x: unknown): SignalName {
+  if (typeof x !== 'string' || !SIGNAL_NAMES.has(x))
+    throw new Unfoldable(`not a signal name: ${String(x).slice(0, 32)}`);
+  return x as SignalName;
+}
+
+function isLifecycle(x: unknown): x is LifecycleState {
+  return x === 'running' || x === 'stopped' || x === 'terminated';
 }

@@ -1,7 +1,8 @@
 import { EventTypes, type DecisionV1, type SignalDeliveredV1, type SyscallRecordedV1 } from '#contracts';
 import { agentDigest } from './agent-digest.js';
-import { foldAgentEvent, usageCount } from './agent-reducer.js';
-import type { AgentState } from './agent-state.js';
+import { evolveAgent, usageCount } from './agent-reducer.js';
+import { cloneAgentState, type AgentState } from './agent-state.js';
+import { fromAgentSnapshot, toAgentSnapshot } from './agent-snapshot.js';
 import { planDeliveries } from './delivery-plan.js';
 import { deliverSignal } from './signal-delivery.js';
 
@@ -18,7 +19,7 @@ const ALLOWED: DecisionV1 = {
 };
 
 function created(): AgentState {
-  return foldAgentEvent(null, {
+  return evolveAgent(null, {
     type: EventTypes.AgentCreated,
     schemaVersion: 1,
     data: { agentId: 'a', role: 'worker', at: AT },
@@ -27,12 +28,14 @@ function created(): AgentState {
   })!;
 }
 
-function fold(s: AgentState, type: string, data: unknown): AgentState {
-  return foldAgentEvent(s, { type, schemaVersion: 1, data, streamVersion: s.version + 1, position: s.position + 1 })!;
+/** Folds into a copy, so each step of a test keeps its own state. */
+function fold(s: AgentState, type: string, data: unknown, schemaVersion = 1): AgentState {
+  const next = cloneAgentState(s);
+  return evolveAgent(next, { type, schemaVersion, data, streamVersion: s.version + 1, position: s.position + 1 })!;
 }
 
-function syscall(s: AgentState, extra: Partial<SyscallRecordedV1> = {}): AgentState {
-  const d: SyscallRecordedV1 = {
+function syscallData(extra: Partial<SyscallRecordedV1> = {}): SyscallRecordedV1 {
+  return {
     requestId: 'r',
     syscall: 'SYS_WRITE',
     args: {},
@@ -42,7 +45,10 @@ function syscall(s: AgentState, extra: Partial<SyscallRecordedV1> = {}): AgentSt
     executionTimeMs: 1,
     ...extra,
   };
-  return fold(s, EventTypes.SyscallRecorded, d);
+}
+
+function syscall(s: AgentState, extra: Partial<SyscallRecordedV1> = {}): AgentState {
+  return fold(s, EventTypes.SyscallRecorded, syscallData(extra));
 }
 
 function deliver(s: AgentState, signal: SignalDeliveredV1['signal'], fromPending = false): AgentState {
@@ -68,11 +74,22 @@ describe('agent state fold', () => {
     expect(s.version).toBe(5);
   });
 
-  it('never modifies the state it folds from', () => {
+  it('folds in place, and a clone is independent of the state it was taken from', () => {
     const s = syscall(created());
     const before = agentDigest(s);
-    syscall(s, { kernel: { op: 'sigaction', signal: 'SIGUSR1', disposition: 'ignore' } });
-    deliver(s, 'SIGSTOP');
+    const copy = cloneAgentState(s);
+    evolveAgent(copy, {
+      type: EventTypes.SyscallRecorded,
+      schemaVersion: 1,
+      data: { ...syscallData(), kernel: { op: 'sigaction', signal: 'SIGUSR1', disposition: 'ignore' } },
+      streamVersion: 3,
+      position: 12,
+    });
+    expect(copy.dispositions.get('SIGUSR1')).toBe('ignore');
+    expect(agentDigest(s)).toBe(before);
+    expect(planDeliveries(s, [{ req: { signal: 'SIGSTOP', source: 't', reason: '', at: AT } }]).stateAfter).toBe(
+      'stopped',
+    );
     expect(agentDigest(s)).toBe(before);
   });
 
@@ -93,10 +110,10 @@ describe('agent state fold', () => {
   it('exit terminates with the code; sigaction and sigprocmask change dispositions and the mask', () => {
     let s = syscall(created(), { kernel: { op: 'sigaction', signal: 'SIGUSR1', disposition: 'handle' } });
     s = syscall(s, { kernel: { op: 'sigprocmask', blocked: ['SIGINT', 'SIGSTOP'] } });
-    expect(s.dispositions).toEqual({ SIGUSR1: 'handle' });
+    expect(Object.fromEntries(s.dispositions)).toEqual({ SIGUSR1: 'handle' });
     expect(s.blocked).toEqual(['SIGSTOP', 'SIGINT']);
     s = syscall(s, { kernel: { op: 'sigaction', signal: 'SIGUSR1', disposition: 'default' } });
-    expect(s.dispositions).toEqual({});
+    expect(s.dispositions.size).toBe(0);
     s = syscall(s, { kernel: { op: 'exit', code: 4 } });
     expect(s).toMatchObject({ lifecycle: 'terminated', exitCode: 4, terminatedBy: 'exit' });
   });
@@ -149,11 +166,14 @@ describe('signal delivery (the seed rules)', () => {
   });
 
   it('never lets SIGKILL or SIGPOLICY be blocked, ignored or handled', () => {
-    const s = {
+    const s: AgentState = {
       ...created(),
       blocked: ['SIGKILL', 'SIGPOLICY'],
-      dispositions: { SIGKILL: 'ignore', SIGPOLICY: 'handle' },
-    } as AgentState;
+      dispositions: new Map([
+        ['SIGKILL', 'ignore'],
+        ['SIGPOLICY', 'handle'],
+      ]),
+    };
     expect(deliver(s, 'SIGKILL').lifecycle).toBe('terminated');
     expect(deliverSignal(s, { signal: 'SIGPOLICY', source: 'p', reason: '', at: AT })[0].outcome).toBe('escalated');
   });
@@ -171,5 +191,83 @@ describe('signal delivery (the seed rules)', () => {
     expect(
       deliverSignal(deliver(created(), 'SIGKILL'), { signal: 'SIGCONT', source: 'x', reason: '', at: AT }),
     ).toEqual([]);
+  });
+});
+
+describe('the fold is total: no recorded data can make an agent unusable', () => {
+  const hostileNames = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'];
+
+  it('counts usage of actions named like Object.prototype members as any other action', () => {
+    let s = created();
+    for (const action of hostileNames) {
+      const data = JSON.parse(JSON.stringify(syscallData({ decision: { ...ALLOWED, action: 'x' } })));
+      data.decision.action = action;
+      s = fold(s, EventTypes.SyscallRecorded, data);
+    }
+    expect(s.faults).toBe(0);
+    expect(s.counters.syscalls).toBe(hostileNames.length);
+    for (const action of hostileNames) expect(usageCount(s, (a) => a === action, 1, Date.parse(AT))).toBe(1);
+    expect(agentDigest(s)).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('records an event it cannot apply as a fault, advances the version, and keeps folding', () => {
+    let s = created();
+    const bad: unknown[] = [
+      {},
+      null,
+      'text',
+      [],
+      { ...syscallData(), decision: 'yes' },
+      { ...syscallData(), result: null },
+      { ...syscallData(), at: 'not a time' },
+      { ...syscallData(), kernel: { op: 'sigaction', signal: '__proto__', disposition: 'ignore' } },
+      { ...syscallData(), kernel: { op: 'exit', code: 'x' } },
+      JSON.parse('{"__proto__": {"polluted": true}}'),
+    ];
+    for (const data of bad) s = fold(s, EventTypes.SyscallRecorded, data);
+    s = fold(s, EventTypes.SignalDelivered, { signal: 'constructor', outcome: 'default', at: AT });
+    s = fold(s, EventTypes.AgentCreated, { agentId: 'a', role: 'x', at: AT });
+    expect(s.faults).toBe(bad.length + 2);
+    expect(s.lastFault).toMatchObject({ type: 'AgentCreated', reason: 'a second AgentCreated' });
+    expect(s.version).toBe(1 + bad.length + 2);
+    expect(s.counters.syscalls).toBe(0);
+    expect(s.dispositions.size).toBe(0);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    // and the agent is still an agent: the next good event folds as usual
+    s = syscall(s);
+    expect(s.counters.syscalls).toBe(1);
+    expect(s.lifecycle).toBe('running');
+  });
+
+  it('ignores unknown types and schema versions (a newer writer never breaks an older reader)', () => {
+    let s = created();
+    s = fold(s, 'SomethingNew', { anything: true });
+    s = fold(s, EventTypes.SyscallRecorded, { totally: 'different' }, 9);
+    expect(s).toMatchObject({ version: 3, faults: 0 });
+  });
+
+  it('folds a version 2 syscall (reads record a digest) like version 1', () => {
+    const s = fold(
+      created(),
+      EventTypes.SyscallRecorded,
+      {
+        ...syscallData({
+          syscall: 'SYS_READ',
+          result: { success: true, returnValue: null, errorCode: null, errorMessage: null },
+        }),
+        returned: { kind: 'content', bytes: 5, sha256: 'a'.repeat(64), encoding: 'utf8' },
+      },
+      2,
+    );
+    expect(s.counters.syscalls).toBe(1);
+    expect(s.faults).toBe(0);
+  });
+
+  it('survives a snapshot round trip unchanged', () => {
+    let s = syscall(created(), { kernel: { op: 'sigaction', signal: 'SIGUSR1', disposition: 'handle' } });
+    s = deliver(s, 'SIGSTOP');
+    const back = fromAgentSnapshot(JSON.parse(JSON.stringify(toAgentSnapshot(s))));
+    expect(agentDigest(back)).toBe(agentDigest(s));
+    expect(back.dispositions.get('SIGUSR1')).toBe('handle');
   });
 });

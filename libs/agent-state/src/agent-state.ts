@@ -24,14 +24,22 @@ export interface AgentCounters {
 /**
  * Allowed syscalls per action and minute of the log's clock (`[minute since epoch, count]`),
  * for the last hour: rate limits are derived from these, so they are the same after a restart
- * and on every replica. Windows are fixed (a per-minute limit counts the current minute).
+ * and on every replica. Windows are fixed (a per-minute limit counts the current minute). A Map,
+ * because action names come from agents (a tool may be called `__proto__`).
  */
-export type ActionUsage = Record<string, [minute: number, count: number][]>;
+export type ActionUsage = Map<string, [minute: number, count: number][]>;
+
+/** An event of the agent's stream that the fold could not apply (written before the recorder checked schemas, or tampered with). */
+export interface FoldFault {
+  position: number;
+  type: string;
+  reason: string;
+}
 
 /**
  * Everything the kernel knows about an agent, folded from the agent's stream and nothing else
- * (invariant 3). Plain JSON, so a snapshot is the state itself. Treated as immutable: the fold
- * returns a new object, so a cached state can be shared with decisions in flight.
+ * (invariant 3). Folded in place: the cache owns its state, a decision reads it under the
+ * agent's lock, and whoever needs a private copy takes `cloneAgentState`.
  */
 export interface AgentState {
   agentId: string;
@@ -50,13 +58,16 @@ export interface AgentState {
   /** Signals delivered while blocked, oldest first. */
   pending: PendingSignal[];
   /** Dispositions that differ from the default. */
-  dispositions: Partial<Record<SignalName, Disposition>>;
+  dispositions: Map<SignalName, Disposition>;
   counters: AgentCounters;
   /** Newest policy version that decided a syscall of this agent (decisions never go back in version). */
   lastPolicyVersion: number | null;
   usage: ActionUsage;
   /** Time of the last folded event (ISO), the clock rate windows are pruned against. */
   lastEventAt: string;
+  /** Events the fold could not apply: their version counts, nothing else changed. */
+  faults: number;
+  lastFault: FoldFault | null;
 }
 
 export const USAGE_HORIZON_MINUTES = 60;
@@ -79,7 +90,7 @@ export function newAgentState(
     terminatedBy: null,
     blocked: [],
     pending: [],
-    dispositions: {},
+    dispositions: new Map(),
     counters: {
       syscalls: 0,
       violations: 0,
@@ -90,7 +101,28 @@ export function newAgentState(
       signalsReceived: 0,
     },
     lastPolicyVersion: null,
-    usage: {},
+    usage: new Map(),
     lastEventAt: at,
+    faults: 0,
+    lastFault: null,
+  };
+}
+
+/** A deep copy: folding into it never changes the original. */
+export function cloneAgentState(s: AgentState): AgentState {
+  const usage: ActionUsage = new Map();
+  for (const [action, buckets] of s.usage)
+    usage.set(
+      action,
+      buckets.map(([m, c]) => [m, c]),
+    );
+  return {
+    ...s,
+    blocked: [...s.blocked],
+    pending: s.pending.map((p) => ({ ...p })),
+    dispositions: new Map(s.dispositions),
+    counters: { ...s.counters },
+    usage,
+    lastFault: s.lastFault ? { ...s.lastFault } : null,
   };
 }

@@ -1,6 +1,6 @@
 import { EventTypes, type LifecycleState, type SignalDeliveredV1 } from '#contracts';
-import { foldAgentEvent } from './agent-reducer.js';
-import type { AgentState } from './agent-state.js';
+import { evolveAgent } from './agent-reducer.js';
+import { cloneAgentState, type AgentState } from './agent-state.js';
 import { deliverSignal, type SignalRequest } from './signal-delivery.js';
 
 /**
@@ -12,18 +12,18 @@ export function planDeliveries(
   state: AgentState,
   requests: { req: SignalRequest; fromPending?: boolean }[],
 ): { events: SignalDeliveredV1[]; stateAfter: LifecycleState; state: AgentState } {
-  let work = state;
+  const work = cloneAgentState(state);
   const events: SignalDeliveredV1[] = [];
   for (const { req, fromPending } of requests) {
     for (const e of deliverSignal(work, req, fromPending)) {
       events.push(e);
-      work = foldAgentEvent(work, {
+      evolveAgent(work, {
         type: EventTypes.SignalDelivered,
         schemaVersion: 1,
         data: e,
         streamVersion: work.version + 1,
         position: work.position,
-      })!;
+      });
     }
   }
   return { events, stateAfter: work.lifecycle, state: work };

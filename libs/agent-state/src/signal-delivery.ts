@@ -42,7 +42,7 @@ export function deliverSignal(state: AgentState, req: SignalRequest, fromPending
   if (maskable && !fromPending && state.blocked.includes(req.signal)) {
     return [{ ...base, outcome: 'blocked' }];
   }
-  const disposition = maskable ? (state.dispositions[req.signal] ?? 'default') : 'default';
+  const disposition = maskable ? (state.dispositions.get(req.signal) ?? 'default') : 'default';
   if (disposition === 'ignore') return [{ ...base, outcome: 'ignored' }];
   const action = DEFAULT_ACTIONS[req.signal];
   if (disposition === 'handle') {

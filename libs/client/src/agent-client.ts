@@ -4,6 +4,9 @@ import {
   AGENT_ID_PATTERN,
   ErrorCode,
   Subjects,
+  parseSignal,
+  signalNumber,
+  type SignalName,
   type SignalNotice,
   type SyscallName,
   type SyscallReply,
@@ -177,6 +180,8 @@ export class AgentClient {
         } catch {
           return;
         }
+        // only what the kernel publishes: anything else on this subject is not a signal
+        if (!isSignalNotice(notice)) return;
         void Promise.resolve()
           .then(() => handler(notice))
           .catch((e: unknown) => process.emitWarning(`onSignal handler failed: ${String(e)}`, 'AgentClientWarning'));
@@ -187,6 +192,11 @@ export class AgentClient {
       this.signalSubscriptions.delete(sub);
       if (!sub.isClosed()) sub.unsubscribe();
     };
+  }
+
+  /** Resolves once the server has seen everything sent so far (signal subscriptions included). */
+  flush(): Promise<void> {
+    return this.nc.flush();
   }
 
   /** Stops the signal listeners and, if this client opened the connection, drains and closes it. */
@@ -217,4 +227,17 @@ function unreachableReply(id: string, attempts: number, err: unknown): SyscallRe
     errorMessage: `Kernel unreachable after ${attempts} attempt(s): ${why}`,
     executionTimeMs: 0,
   };
+}
+
+/** The shape the kernel publishes on an agent's signal subject. */
+function isSignalNotice(x: unknown): x is SignalNotice {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) return false;
+  const n = x as Record<string, unknown>;
+  return (
+    typeof n.signal === 'string' &&
+    parseSignal(n.signal) === n.signal &&
+    n.number === signalNumber(n.signal as SignalName) &&
+    typeof n.position === 'string' &&
+    typeof n.state === 'string'
+  );
 }

@@ -1,3 +1,5 @@
+import { DEFAULT_PAYLOAD_LIMITS, type PayloadLimits } from '#contracts';
+
 /**
  * Process configuration, read once from the environment. Every knob has a default that works on
  * a developer machine with Postgres and NATS on localhost; production overrides them per
@@ -9,6 +11,8 @@ export interface AgentOsConfig {
   /** Instance id, unique per process: host name plus pid unless AGENTOS_INSTANCE_ID is set. */
   instanceId: string;
   natsUrl: string;
+  /** Path of a NATS `.creds` file (AGENTOS_NATS_CREDS) when the servers use JWT auth. */
+  natsCredsFile: string | null;
   /** First token of every subject. `agentos` in production; tests use their own to stay isolated. */
   subjectPrefix: string;
   pgUrl: string;
@@ -22,12 +26,16 @@ export interface AgentOsConfig {
   logLevel: string;
   /** `json` (one object a line) or `pretty`. */
   logFormat: 'json' | 'pretty';
-  /** Largest accepted request body, in bytes. */
+  /** Largest accepted request body, in bytes (limits.maxRequestBytes). */
   maxRequestBytes: number;
+  /** Sizes that must fit each other and the NATS max_payload (checked at start). */
+  limits: PayloadLimits;
   /** Deny everything until a policy is applied (default: permissive, as the seed without a policy engine). */
   failClosed: boolean;
   /** Propagate correlation ids between services (on with debug logs, or AGENTOS_TRACE=on). */
   trace: boolean;
+  /** Reply subject prefixes a request may name (AGENTOS_REPLY_SUBJECT_PREFIXES, default `_INBOX.`). */
+  replyPrefixes: string[];
 }
 
 const DEFAULT_HTTP_PORTS: Record<string, number> = {
@@ -39,10 +47,28 @@ const DEFAULT_HTTP_PORTS: Record<string, number> = {
 
 export function loadConfig(service: string, env: NodeJS.ProcessEnv = process.env): AgentOsConfig {
   const production = env.NODE_ENV === 'production';
+  const limits: PayloadLimits = {
+    maxRequestBytes: int(
+      env.AGENTOS_MAX_REQUEST_BYTES,
+      DEFAULT_PAYLOAD_LIMITS.maxRequestBytes,
+      'AGENTOS_MAX_REQUEST_BYTES',
+    ),
+    maxToolResultBytes: int(
+      env.AGENTOS_MAX_TOOL_RESULT_BYTES,
+      DEFAULT_PAYLOAD_LIMITS.maxToolResultBytes,
+      'AGENTOS_MAX_TOOL_RESULT_BYTES',
+    ),
+    maxFileBytes: int(
+      env.AGENTOS_VFS_MAX_FILE_BYTES,
+      DEFAULT_PAYLOAD_LIMITS.maxFileBytes,
+      'AGENTOS_VFS_MAX_FILE_BYTES',
+    ),
+  };
   return {
     service,
     instanceId: env.AGENTOS_INSTANCE_ID || `${env.HOSTNAME || 'local'}-${process.pid}`,
     natsUrl: env.AGENTOS_NATS_URL || 'nats://127.0.0.1:4222',
+    natsCredsFile: env.AGENTOS_NATS_CREDS || null,
     subjectPrefix: subjectPrefix(env.AGENTOS_SUBJECT_PREFIX || 'agentos'),
     pgUrl: env.AGENTOS_PG_URL || 'postgres://postgres@127.0.0.1:5432/agentos',
     pgSchema: identifier(env.AGENTOS_PG_SCHEMA || 'agentos', 'AGENTOS_PG_SCHEMA'),
@@ -52,8 +78,13 @@ export function loadConfig(service: string, env: NodeJS.ProcessEnv = process.env
     logLevel: env.AGENTOS_LOG_LEVEL || env.LOG_LEVEL || 'info',
     logFormat:
       (env.AGENTOS_LOG_FORMAT as 'json' | 'pretty') || (production || !process.stdout.isTTY ? 'json' : 'pretty'),
-    maxRequestBytes: int(env.AGENTOS_MAX_REQUEST_BYTES, 256 * 1024, 'AGENTOS_MAX_REQUEST_BYTES'),
+    maxRequestBytes: limits.maxRequestBytes,
+    limits,
     failClosed: bool(env.AGENTOS_FAIL_CLOSED, false),
+    replyPrefixes: (env.AGENTOS_REPLY_SUBJECT_PREFIXES || '_INBOX.')
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean),
     trace: bool(env.AGENTOS_TRACE, ['debug', 'trace'].includes(env.AGENTOS_LOG_LEVEL || env.LOG_LEVEL || 'info')),
   };
 }

@@ -8,3 +8,7 @@ export * from './protocol/syscalls.js';
 export * from './recorder-api.js';
 export * from './subjects.js';
 export * from './vfs-api.js';
+export * from './events/event-schemas.js';
+export * from './json-limits.js';
+export * from './payload-limits.js';
+export * from './events/effect-guards.js';

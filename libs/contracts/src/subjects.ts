@@ -43,10 +43,11 @@ export const Subjects = {
   /** Published (no reply) after every commit: `{position}`. A hint for followers, not a guarantee. */
   eventsAppended: 'agentos.v1.events.appended',
   /**
-   * Internal: every committed event, published by the recorder after each commit (core NATS, so
-   * at most once). Caches use it to stay current; the log stays the truth (see StreamStateCache).
+   * Internal: after each commit the recorder names the streams that moved (FeedHint, core NATS, at
+   * most once). Caches reload what they hold from the log; the feed itself is never the truth.
    */
-  eventsCommitted: 'agentos.internal.events.committed',
+  feed: (partition: number) => `agentos.internal.feed.${partition}`,
+  feedAll: 'agentos.internal.feed.*',
 
   /** Internal: the kernel asks the VFS service to execute a file syscall at a stream version. */
   vfsExecute: 'agentos.internal.vfs.execute',

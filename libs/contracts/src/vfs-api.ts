@@ -1,4 +1,4 @@
-import type { SyscallResultV1, VfsEffectV1 } from './events/event-types.js';
+import type { ReturnedContentV2, SyscallResultV1, VfsEffectV1 } from './events/event-types.js';
 import type { VfsSyscallName } from './protocol/syscalls.js';
 
 /** Kernel → VFS: execute at the agent's stream version `version` (the kernel's decision base). */
@@ -12,7 +12,7 @@ export interface VfsExecuteRequest {
 }
 
 export type VfsExecuteReply =
-  | { status: 'ok'; result: SyscallResultV1; effect?: VfsEffectV1 }
+  | { status: 'ok'; result: SyscallResultV1; effect?: VfsEffectV1; returned?: ReturnedContentV2 }
   /** The VFS has folded events past `version`: the kernel's view is stale, it must reload and retry. */
   | { status: 'stale'; version: number }
   | { error: { code: number; message: string } };

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { RecordedEvent } from './event-record.js';
+import { EVENT_COLUMNS, type EventRow } from './event-json.js';
 import { toRecordedEvent } from './pg-event-reader.js';
 
 /** What compliance asks for. Every field narrows; all are optional. */
@@ -55,40 +56,32 @@ export function auditWhere(f: AuditFilter, params: unknown[] = []): { sql: strin
   return { sql: c.length ? `WHERE ${c.join(' AND ')}` : '', params };
 }
 
-const COLUMNS = `position, stream_id, stream_version, event_id::text AS event_id, idempotency_key, type,
-  schema_version, data, metadata, recorded_at, prev_hash, hash`;
-
 export interface AuditPage {
   events: RecordedEvent[];
   /** Continue with `after: next` (null at the end). */
   next: number | null;
 }
 
-/**
- * A page of matching events in position order, cut at `limit` events or about `maxBytes` of JSON
- * (a NATS reply must stay under its max payload).
- */
-export async function queryAudit(
+/** Matching rows in position order (at most `limit`), as stored, and whether more may follow. */
+export async function queryAuditRows(
   pool: pg.Pool,
   f: AuditFilter,
   limit = 1000,
-  maxBytes = 768 * 1024,
-): Promise<AuditPage> {
+): Promise<{ rows: EventRow[]; full: boolean }> {
   const { sql, params } = auditWhere(f);
-  const r = await pool.query(
-    `SELECT ${COLUMNS} FROM events ${sql} ORDER BY position LIMIT ${Math.max(1, Math.min(limit, 10_000))}`,
+  const n = Math.max(1, Math.min(limit, 10_000));
+  const r = await pool.query<EventRow>(
+    `SELECT ${EVENT_COLUMNS} FROM events ${sql} ORDER BY position LIMIT ${n}`,
     params,
   );
-  const events: RecordedEvent[] = [];
-  let bytes = 0;
-  for (const row of r.rows) {
-    const size = (row.data as string).length + (row.metadata as string).length + 400;
-    if (events.length > 0 && bytes + size > maxBytes) break;
-    events.push(toRecordedEvent(row));
-    bytes += size;
-  }
-  const more = events.length < r.rows.length || r.rows.length === Math.min(limit, 10_000);
-  return { events, next: more && events.length ? events[events.length - 1].position : null };
+  return { rows: r.rows, full: r.rows.length === n };
+}
+
+/** A page of matching events, parsed (for callers inside this process). */
+export async function queryAudit(pool: pg.Pool, f: AuditFilter, limit = 1000): Promise<AuditPage> {
+  const { rows, full } = await queryAuditRows(pool, f, limit);
+  const events = rows.map(toRecordedEvent);
+  return { events, next: full && events.length ? events[events.length - 1].position : null };
 }
 
 export interface AuditStats {

@@ -12,3 +12,4 @@ export * from './pg-pool.js';
 export * from './snapshot-store.js';
 export * from './stream-state-cache.js';
 export * from './audit-query.js';
+export * from './event-json.js';

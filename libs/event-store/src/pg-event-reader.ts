@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { EVENT_COLUMNS as COLUMNS, type EventRow } from './event-json.js';
 import type { EventMetadata, JsonValue, LogHead, RecordedEvent } from './event-record.js';
 
 export interface ReadStreamOptions {
@@ -21,9 +22,6 @@ export interface ReadAllOptions {
   streamPrefix?: string;
 }
 
-const COLUMNS = `position, stream_id, stream_version, event_id::text AS event_id, idempotency_key, type,
-  schema_version, data, metadata, recorded_at, prev_hash, hash`;
-
 export const MAX_READ_LIMIT = 10000;
 
 /** Reads committed events. Every read sees a prefix of the log (positions are dense and ordered). */
@@ -45,17 +43,27 @@ export class PgEventReader {
   }
 
   async readStream(streamId: string, o: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
-    const r = await this.pool.query(
+    return (await this.readStreamRows(streamId, o)).map(toRecordedEvent);
+  }
+
+  /** The stream's rows as stored (data and metadata as text). */
+  async readStreamRows(streamId: string, o: ReadStreamOptions = {}): Promise<EventRow[]> {
+    const r = await this.pool.query<EventRow>(
       `SELECT ${COLUMNS} FROM events
         WHERE stream_id = $1 AND stream_version >= $2 AND ($3::bigint IS NULL OR stream_version <= $3)
         ORDER BY stream_version LIMIT $4`,
       [streamId, o.fromVersion ?? 1, o.toVersion ?? null, clampLimit(o.limit)],
     );
-    return r.rows.map(toRecordedEvent);
+    return r.rows;
   }
 
   async readAll(o: ReadAllOptions = {}): Promise<RecordedEvent[]> {
-    const r = await this.pool.query(
+    return (await this.readAllRows(o)).map(toRecordedEvent);
+  }
+
+  /** Rows by position as stored (data and metadata as text). */
+  async readAllRows(o: ReadAllOptions = {}): Promise<EventRow[]> {
+    const r = await this.pool.query<EventRow>(
       `SELECT ${COLUMNS} FROM events
         WHERE position > $1 AND ($2::bigint IS NULL OR position <= $2)
           AND ($3::text[] IS NULL OR type = ANY($3))
@@ -63,7 +71,7 @@ export class PgEventReader {
         ORDER BY position LIMIT $5`,
       [o.after ?? 0, o.toPosition ?? null, o.types ?? null, o.streamPrefix ?? null, clampLimit(o.limit)],
     );
-    return r.rows.map(toRecordedEvent);
+    return r.rows;
   }
 
   async findByEventIds(eventIds: string[]): Promise<RecordedEvent[]> {
@@ -89,19 +97,32 @@ function clampLimit(limit: number | undefined): number {
   return Math.max(1, Math.min(MAX_READ_LIMIT, Math.floor(limit)));
 }
 
-export function toRecordedEvent(row: Record<string, unknown>): RecordedEvent {
+/**
+ * A row with its data and metadata parsed. Total: text that is not JSON (only tampering can put
+ * it there) becomes null, which the folds report as a fault instead of failing the whole read.
+ */
+export function toRecordedEvent(row: EventRow | Record<string, unknown>): RecordedEvent {
+  const r = row as EventRow;
   return {
-    position: row.position as number,
-    streamId: row.stream_id as string,
-    streamVersion: row.stream_version as number,
-    eventId: row.event_id as string,
-    idempotencyKey: (row.idempotency_key as string | null) ?? null,
-    type: row.type as string,
-    schemaVersion: row.schema_version as number,
-    data: JSON.parse(row.data as string) as JsonValue,
-    metadata: JSON.parse(row.metadata as string) as EventMetadata,
-    recordedAt: (row.recorded_at as Date).toISOString(),
-    prevHash: row.prev_hash as string,
-    hash: row.hash as string,
+    position: r.position,
+    streamId: r.stream_id,
+    streamVersion: r.stream_version,
+    eventId: r.event_id,
+    idempotencyKey: r.idempotency_key ?? null,
+    type: r.type,
+    schemaVersion: r.schema_version,
+    data: parseStored(r.data) as JsonValue,
+    metadata: (parseStored(r.metadata) ?? {}) as EventMetadata,
+    recordedAt: r.recorded_at.toISOString(),
+    prevHash: r.prev_hash,
+    hash: r.hash,
   };
+}
+
+function parseStored(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
 }

@@ -98,16 +98,19 @@ export class StreamStateCache<S> {
     this.maybeSnapshot(streamId, e);
   }
 
-  /** Applies events of many streams (a feed message), each stream's in order; `accept` picks the streams this cache holds. */
-  applyAll(events: (StreamEvent & { streamId: string })[], accept: (streamId: string) => boolean = () => true): void {
-    const byStream = new Map<string, StreamEvent[]>();
-    for (const e of events) {
-      if (!accept(e.streamId)) continue;
-      const list = byStream.get(e.streamId);
-      if (list) list.push(e);
-      else byStream.set(e.streamId, [e]);
-    }
-    for (const [stream, list] of byStream) this.apply(stream, list);
+  /**
+   * Another writer says the stream reached `version` (a feed hint): a cached entry behind it
+   * reloads from the log on next use. Nothing is taken from the hint itself.
+   */
+  moved(streamId: string, version: number): void {
+    const e = this.entries.get(streamId);
+    if (e && e.version < version) e.stale = true;
+  }
+
+  /** Whether the stream is cached and current as far as this process knows. */
+  holds(streamId: string): boolean {
+    const e = this.entries.get(streamId);
+    return Boolean(e && !e.stale);
   }
 
   private load(streamId: string): Promise<Entry<S>> {

@@ -4,3 +4,4 @@ export * from './nats-request.context.js';
 export * from './nats-rpc.client.js';
 export * from './raw-nats.transport.js';
 export * from './subjects.js';
+export * from './raw-json.js';

@@ -38,6 +38,20 @@ export class NatsRpcClient {
     }
   }
 
+  /** A request whose reply the caller reads itself (to bound or inspect the bytes). */
+  async requestBytes(protocolSubject: string, body: unknown, timeoutMs = 5000): Promise<Uint8Array> {
+    const subject = this.subject(protocolSubject);
+    try {
+      const reply = await this.nc.request(subject, JSON.stringify(body), {
+        timeout: timeoutMs,
+        headers: correlationHeaders(),
+      });
+      return reply.data;
+    } catch (err) {
+      throw toUnavailable(err, subject);
+    }
+  }
+
   publish(protocolSubject: string, body: unknown): void {
     this.publishRaw(protocolSubject, JSON.stringify(body));
   }

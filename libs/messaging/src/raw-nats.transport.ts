@@ -5,6 +5,10 @@ import { isObservable, lastValueFrom } from 'rxjs';
 import { NatsRequestContext } from './nats-request.context.js';
 import { withSubjectPrefix } from './subjects.js';
 import { CORRELATION_HEADER, withCorrelation } from './correlation.js';
+import { RawJson } from './raw-json.js';
+
+/** Where NATS clients receive replies unless configured otherwise. */
+export const DEFAULT_REPLY_PREFIXES = ['_INBOX.'];
 
 export interface RawNatsTransportOptions {
   /** Subject prefix of this deployment (see withSubjectPrefix). */
@@ -17,6 +21,14 @@ export interface RawNatsTransportOptions {
   fallbackReply?: (err: unknown) => unknown;
   /** Called after each answered request (request logging). */
   onHandled?: (r: { subject: string; correlationId?: string; ms: number }) => void;
+  /**
+   * Reply subjects a request may name (prefixes; default `_INBOX.`). A service may publish where
+   * its clients may not, so a request asking for its reply anywhere else (another agent's signal
+   * subject, say) is dropped unanswered and unprocessed: a reply is never a way to publish.
+   */
+  replyPrefixes?: string[];
+  /** Called for each request dropped for its reply subject. */
+  onRefusedReply?: (r: { subject: string; reply: string }) => void;
 }
 
 /**
@@ -64,12 +76,22 @@ export class RawNatsTransport extends Server implements CustomTransportStrategy 
     }
   }
 
+  private replyAllowed(reply: string): boolean {
+    const prefixes = this.options.replyPrefixes ?? DEFAULT_REPLY_PREFIXES;
+    for (const p of prefixes) if (reply.startsWith(p)) return true;
+    return false;
+  }
+
   /** Requests received and not yet answered. */
   get pending(): number {
     return this.inFlight;
   }
 
   private handle(handler: MessageHandler, msg: Msg): Promise<void> {
+    if (msg.reply && !this.replyAllowed(msg.reply)) {
+      this.options.onRefusedReply?.({ subject: msg.subject, reply: msg.reply });
+      return Promise.resolve();
+    }
     const correlationId = msg.headers?.get(CORRELATION_HEADER);
     return correlationId
       ? withCorrelation(correlationId, () => this.answer(handler, msg, correlationId))
@@ -83,7 +105,7 @@ export class RawNatsTransport extends Server implements CustomTransportStrategy 
       const ctx = new NatsRequestContext([msg.subject, msg.headers, receivedAt]);
       let result: unknown = await handler(msg.data, ctx);
       if (isObservable(result)) result = await lastValueFrom(result, { defaultValue: null });
-      if (msg.reply) msg.respond(JSON.stringify(result ?? null));
+      if (msg.reply) msg.respond(result instanceof RawJson ? result.text : JSON.stringify(result ?? null));
       this.options.onHandled?.({ subject: msg.subject, correlationId, ms: performance.now() - receivedAt });
     } catch (err) {
       this.logger.error(`handler for ${msg.subject} failed: ${(err as Error)?.stack ?? String(err)}`);

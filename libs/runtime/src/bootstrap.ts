@@ -1,9 +1,17 @@
 import 'reflect-metadata';
 import type { DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { loadConfig, type AgentOsConfig } from '#config';
-import { RawNatsTransport, connectNats, setCorrelationPropagation, type RawNatsTransportOptions } from '#messaging';
+import { checkPayloadLimits } from '#contracts';
+import {
+  RawNatsTransport,
+  connectNats,
+  natsConnectionState,
+  setCorrelationPropagation,
+  type RawNatsTransportOptions,
+} from '#messaging';
 import { Metrics, PinoNestLogger, Readiness, createLogger } from '#observability';
 import type { Runtime } from './runtime.module.js';
 
@@ -34,16 +42,31 @@ export async function bootstrapService(
   const nc = await connectNats({
     url: config.natsUrl,
     name: `${config.service}:${config.instanceId}`,
+    inboxPrefix: `_INBOX.$${config.service}`,
+    ...(config.natsCredsFile ? { creds: readFileSync(config.natsCredsFile, 'utf8') } : {}),
     onStatus: (type, detail) => {
       if (type === 'disconnect' || type === 'reconnect' || type === 'error')
         logger.warn({ nats: type, detail }, 'NATS status');
     },
   });
-  readiness.add('nats', () => (nc.isClosed() ? 'closed' : true));
+  const maxPayload = nc.info?.max_payload ?? 1024 * 1024;
+  const problems = checkPayloadLimits(config.limits, maxPayload);
+  if (problems.length) {
+    // refuse to start rather than accept writes whose replies could never travel
+    for (const p of problems) logger.fatal({ maxPayload }, `inconsistent size limits: ${p}`);
+    logger.flush?.();
+    process.exit(1);
+  }
+  const natsState = natsConnectionState(nc);
+  readiness.add('nats', () => natsState.check());
 
   const runtime: Runtime = { config, nc, logger, metrics, readiness };
   const app = await NestFactory.create(def.module(runtime), { logger: new PinoNestLogger(logger) });
   const requestLog = logger.child({ component: 'nats' });
+  const refusedReplies = metrics.counter(
+    'agentos_requests_refused_reply_total',
+    'Requests dropped because their reply subject is not an allowed inbox',
+  );
   const transport = new RawNatsTransport(nc, {
     subjectPrefix: config.subjectPrefix,
     defaultQueue: config.service,
@@ -53,6 +76,16 @@ export async function bootstrapService(
         requestLog.debug(
           { subject: r.subject, correlationId: r.correlationId, ms: Math.round(r.ms * 1000) / 1000 },
           'handled',
+        );
+      }
+    },
+    replyPrefixes: config.replyPrefixes,
+    onRefusedReply: (r) => {
+      refusedReplies.inc();
+      if (requestLog.isLevelEnabled('warn')) {
+        requestLog.warn(
+          { subject: r.subject, reply: r.reply.slice(0, 200) },
+          'request dropped: reply subject not an inbox',
         );
       }
     },

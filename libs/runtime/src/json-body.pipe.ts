@@ -1,6 +1,6 @@
 import { Inject, Injectable, type PipeTransform } from '@nestjs/common';
 import type { AgentOsConfig } from '#config';
-import { ErrorCode, ProtocolError } from '#contracts';
+import { ErrorCode, MAX_JSON_DEPTH, ProtocolError, tooDeep } from '#contracts';
 import { AGENTOS_CONFIG } from './runtime.tokens.js';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -32,5 +32,8 @@ export function parseJsonBody(raw: Uint8Array, maxBytes: number): Record<string,
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ProtocolError(ErrorCode.INVALID_REQUEST, 'body must be a JSON object');
   }
+  // every walk after this one (validation, canonical form, replies) recurses: refuse depth here
+  if (tooDeep(value))
+    throw new ProtocolError(ErrorCode.INVALID_REQUEST, `body is nested deeper than ${MAX_JSON_DEPTH}`);
   return value as Record<string, unknown>;
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type pg from 'pg';
-import { Subjects, isApiError, type RecorderAppendReply } from '#contracts';
+import { ErrorCode, Subjects, isApiError, type RecorderAppendReply } from '#contracts';
 import type { AppendOutcome, AppendRequest, CommittedEvent } from '#event-store';
 import { NatsRpcClient, ServiceUnavailableError } from '#messaging';
 import { PG_POOL } from './postgres.module.js';
@@ -54,7 +54,9 @@ export class RecorderClient {
     }
     if (isApiError(reply)) {
       if (reply.error.outcomeUnknown) return this.settle(request, deadline, new Error(reply.error.message));
-      return { status: 'unavailable', message: reply.error.message };
+      // only -7 means "nothing recorded, retry may help"; anything else is a permanent refusal
+      if (reply.error.code === ErrorCode.UNAVAILABLE) return { status: 'unavailable', message: reply.error.message };
+      return { status: 'rejected', reason: reply.error.message };
     }
     return reply;
   }

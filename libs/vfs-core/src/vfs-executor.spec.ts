@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ErrorCode } from '#contracts';
 import { cloneVfsState, emptyVfsState } from './vfs-state.js';
 import { vfsDigest } from './vfs-digest.js';
@@ -25,7 +26,16 @@ describe('SYS_WRITE and SYS_READ', () => {
       returnValue: 6,
       effect: { mode: 'a' },
     });
-    expect(vfs.run('SYS_READ', { path: '/mem/working/a.txt' })).toEqual({ ok: true, returnValue: 'héllo world' });
+    expect(vfs.run('SYS_READ', { path: '/mem/working/a.txt' })).toEqual({
+      ok: true,
+      returnValue: 'héllo world',
+      returned: {
+        kind: 'content',
+        bytes: 12,
+        sha256: createHash('sha256').update('héllo world').digest('hex'),
+        encoding: 'utf8',
+      },
+    });
     expect(vfs.state.totalBytes).toBe(12);
   });
 
@@ -44,7 +54,11 @@ describe('SYS_WRITE and SYS_READ', () => {
 
   it('writes an empty file and creates parent directories implicitly', () => {
     expect(vfs.run('SYS_WRITE', { path: '/mem/semantic/a/b/c', data: '' })).toMatchObject({ ok: true, returnValue: 0 });
-    expect(vfs.run('SYS_READ', { path: '/mem/semantic/a/b/c' })).toEqual({ ok: true, returnValue: '' });
+    expect(vfs.run('SYS_READ', { path: '/mem/semantic/a/b/c' })).toMatchObject({
+      ok: true,
+      returnValue: '',
+      returned: { bytes: 0 },
+    });
     expect(vfs.run('SYS_STAT', { path: '/mem/semantic/a/b' })).toMatchObject({ returnValue: { type: 'directory' } });
   });
 
@@ -55,7 +69,11 @@ describe('SYS_WRITE and SYS_READ', () => {
       returnValue: 5,
       effect: { encoding: 'base64', bytes: 5 },
     });
-    expect(vfs.run('SYS_READ', { path: '/state/bin', encoding: 'base64' })).toEqual({ ok: true, returnValue: data });
+    expect(vfs.run('SYS_READ', { path: '/state/bin', encoding: 'base64' })).toMatchObject({
+      ok: true,
+      returnValue: data,
+      returned: { encoding: 'base64', bytes: Buffer.from(data, 'base64').length },
+    });
     expect(vfs.state.files.get('/state/bin')!.content.equals(bytes)).toBe(true);
     expect(vfs.run('SYS_WRITE', { path: '/state/bin', data: 'AQI=', encoding: 'base64', mode: 'a' })).toMatchObject({
       returnValue: 2,
@@ -254,7 +272,7 @@ describe('size limits', () => {
   });
 
   it('has the documented defaults', () => {
-    expect(DEFAULT_VFS_LIMITS).toEqual({ maxFileBytes: 1048576, maxAgentBytes: 16777216, maxOpenFds: 1024 });
+    expect(DEFAULT_VFS_LIMITS).toEqual({ maxFileBytes: 524288, maxAgentBytes: 16777216, maxOpenFds: 1024 });
   });
 });
 

@@ -1,5 +1,5 @@
-import { ErrorCode, type VfsEffectV1, type VfsSyscallName } from '#contracts';
-import { contentHash } from './content-hash.js';
+import { ErrorCode, base64Length, type ReturnedContentV2, type VfsEffectV1, type VfsSyscallName } from '#contracts';
+import { contentHash, sha256Hex } from './content-hash.js';
 import { typeName } from './message-text.js';
 import { decodeStrictBase64 } from './strict-base64.js';
 import { optionalChoice, requiredFd, requiredPath, requiredString, type ResolvedPath } from './vfs-args.js';
@@ -8,7 +8,8 @@ import type { VfsLimits } from './vfs-limits.js';
 import { fileAncestor, hasFilesBelow, type VfsOpenMode, type VfsState } from './vfs-state.js';
 
 export type VfsOutcome =
-  { ok: true; returnValue: unknown; effect?: VfsEffectV1 } | { ok: false; code: number; message: string };
+  | { ok: true; returnValue: unknown; effect?: VfsEffectV1; returned?: ReturnedContentV2 }
+  | { ok: false; code: number; message: string };
 
 /** What SYS_STAT returns. */
 export type VfsStat =
@@ -40,7 +41,7 @@ export function executeVfsSyscall(
       case 'SYS_WRITE':
         return write(state, args, limits);
       case 'SYS_READ':
-        return read(state, args);
+        return read(state, args, limits);
       case 'SYS_OPEN':
         return open(state, args, limits);
       case 'SYS_CLOSE':
@@ -92,11 +93,34 @@ function write(state: VfsState, args: Record<string, unknown>, limits: VfsLimits
   return { ok: true, returnValue: bytes, effect: { op: 'write', path: path.path, mode, encoding, bytes } };
 }
 
-function read(state: VfsState, args: Record<string, unknown>): VfsOutcome {
+/**
+ * The content, and its digest for the record (the log keeps what was read, not the bytes: they
+ * follow from the fold). A file whose reply would not fit one message is refused with 3.
+ */
+function read(state: VfsState, args: Record<string, unknown>, limits: VfsLimits): VfsOutcome {
   const path = requiredPath(args);
   const encoding = optionalChoice(args, 'encoding', ENCODINGS, 'utf8');
   const file = state.files.get(path.path);
-  if (file) return { ok: true, returnValue: file.content.toString(encoding) };
+  if (file) {
+    const text = file.content.toString(encoding);
+    const max = limits.maxReadReplyBytes ?? Infinity;
+    const size = file.content.length;
+    // JSON escaping can grow utf8 text up to 6x; only a file near the limit needs measuring
+    const replyBytes =
+      encoding === 'base64' ? base64Length(size) : size * 6 <= max ? 0 : Buffer.byteLength(JSON.stringify(text));
+    if (replyBytes > max) {
+      throw new VfsFailure(
+        ErrorCode.VFS_ERROR,
+        `File too large to return in one reply: ${path.path} takes ${replyBytes} bytes as ${encoding}, the limit is ${max}` +
+          (encoding === 'utf8' ? '; read it with encoding base64' : ''),
+      );
+    }
+    return {
+      ok: true,
+      returnValue: text,
+      returned: { kind: 'content', bytes: size, sha256: sha256Hex(file.content), encoding },
+    };
+  }
   if (isDirectory(state, path)) throw new VfsFailure(ErrorCode.VFS_ERROR, `Is a directory: ${path.path}`);
   throw new VfsFailure(ErrorCode.VFS_ERROR, `No such file: ${path.path}`);
 }

@@ -6,10 +6,15 @@ export interface VfsLimits {
   maxAgentBytes: number;
   /** Most descriptors an agent may hold open at once. */
   maxOpenFds: number;
+  /**
+   * Largest read result, as JSON text, that one reply can carry (the NATS max_payload less the
+   * envelope). A read beyond it is refused with 3, never left to fail in transit.
+   */
+  maxReadReplyBytes?: number;
 }
 
 export const DEFAULT_VFS_LIMITS: Readonly<VfsLimits> = Object.freeze({
-  maxFileBytes: 1024 * 1024,
+  maxFileBytes: 512 * 1024,
   maxAgentBytes: 16 * 1024 * 1024,
   maxOpenFds: 1024,
 });

@@ -74,11 +74,33 @@ describe('applyVfsEvent', () => {
     const noEffect = ok();
     delete noEffect.data.vfs;
     applyVfsEvent(s, noEffect);
-    applyVfsEvent(s, { ...ok(), schemaVersion: 2 });
+    applyVfsEvent(s, { ...ok(), schemaVersion: 3 });
     applyVfsEvent(s, { ...ok(), type: EventTypes.SignalDelivered });
     applyVfsEvent(s, { type: EventTypes.AgentCreated, schemaVersion: 1, data: { agentId: 'a', role: 'r', at: T0 } });
     applyVfsEvent(s, { type: EventTypes.SyscallRecorded, schemaVersion: 1, data: null });
     applyVfsEvent(s, { type: EventTypes.SyscallRecorded, schemaVersion: 1, data: { vfs: { op: 'close', fd: 1 } } });
+    expect(s).toEqual(emptyVfsState());
+  });
+
+  it('folds version 2 (reads record a digest) like version 1', () => {
+    const s = emptyVfsState();
+    applyVfsEvent(s, { ...ok(), schemaVersion: 2 });
+    expect(s.files.size).toBe(1);
+  });
+
+  it('skips effects of no known shape instead of throwing', () => {
+    const s = emptyVfsState();
+    for (const vfs of [
+      { op: 'write', path: 7, mode: 'w', encoding: 'utf8', bytes: 1 },
+      { op: 'write', path: '/mem/working/x', mode: 'z', encoding: 'utf8', bytes: 1 },
+      { op: 'open', path: '/mem/working/x', mode: 'r', fd: '__proto__' },
+      { op: '__proto__' },
+      'close',
+    ]) {
+      const e = ok();
+      (e.data as unknown as Record<string, unknown>).vfs = vfs;
+      expect(() => applyVfsEvent(s, e)).not.toThrow();
+    }
     expect(s).toEqual(emptyVfsState());
   });
 

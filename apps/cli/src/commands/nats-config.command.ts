@@ -9,7 +9,10 @@ const secret = () => randomBytes(18).toString('base64url');
 export function registerNatsConfig(program: Command, out: CliOutput): void {
   program
     .command('nats-config')
-    .description('generate a nats-server account config: each agent may publish only on its own syscall subject')
+    .description(
+      'generate a static nats-server config with one user per service, operator, agent and tool ' +
+        '(for fleets that add agents at run time, use `agentos nats-auth`)',
+    )
     .option('--agents <ids>', 'comma-separated agent ids', '')
     .option('--tools <names>', 'comma-separated tool names', '')
     .option('--prefix <prefix>', 'subject prefix', process.env.AGENTOS_SUBJECT_PREFIX ?? 'agentos')
@@ -24,14 +27,22 @@ export function registerNatsConfig(program: Command, out: CliOutput): void {
         .split(',')
         .filter(Boolean)
         .map((tool) => ({ tool, user: `tool-${tool}`, password: secret() }));
-      const services = { user: 'agentos-services', password: secret() };
-      const operators = { user: 'agentos-operator', password: secret() };
-      writeFileSync(o.out, natsPermissionsConfig({ subjectPrefix: o.prefix, services, operators, agents, tools }));
-      const creds = { services, operators, agents, tools };
+      const user = (name: string) => ({ user: name, password: secret() });
+      const services = {
+        kernel: user('agentos-kernel'),
+        policy: user('agentos-policy'),
+        recorder: user('agentos-recorder'),
+        vfs: user('agentos-vfs'),
+      };
+      const operators = user('agentos-operator');
+      const mcp = user('agentos-mcp');
+      writeFileSync(o.out, natsPermissionsConfig({ subjectPrefix: o.prefix, services, operators, mcp, agents, tools }));
+      const creds = { services, operators, mcp, agents, tools };
       if (o.credentials) writeFileSync(o.credentials, JSON.stringify(creds, null, 2), { mode: 0o600 });
+      const users = 6 + agents.length + tools.length;
       out.result(
-        { config: o.out, credentials: o.credentials ?? null, users: 2 + agents.length + tools.length },
-        `wrote ${o.out} (${2 + agents.length + tools.length} users)${o.credentials ? ` and ${o.credentials}` : ''}`,
+        { config: o.out, credentials: o.credentials ?? null, users },
+        `wrote ${o.out} (${users} users)${o.credentials ? ` and ${o.credentials}` : ''}`,
       );
     });
 }

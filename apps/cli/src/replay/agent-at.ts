@@ -1,5 +1,5 @@
 import { POLICY_STREAM, Subjects, type LifecycleState } from '#contracts';
-import { foldAgentEvent, type AgentState } from '#agent-state';
+import { evolveAgent, type AgentState } from '#agent-state';
 import type { RecordedEvent } from '#event-store';
 import { activePolicy, foldPolicyEvent, type PolicyState } from '#policy-engine';
 import { applyVfsEvent, describeVfs, emptyVfsState, vfsDigest } from '#vfs-core';
@@ -18,7 +18,7 @@ export interface AgentAt {
   terminatedBy: string | null;
   blockedSignals: string[];
   pendingSignals: AgentState['pending'];
-  dispositions: AgentState['dispositions'];
+  dispositions: Record<string, string>;
   counters: AgentState['counters'];
   /** The policy in force at that point of the log, and the newest version that decided for this agent. */
   policyInForce: { version: number; hash: string; name: string } | null;
@@ -42,7 +42,7 @@ export async function agentAt(
   const vfs = emptyVfsState();
   let last: RecordedEvent | null = null;
   for await (const e of remoteEvents(s, { agentId, ...bound }, 2000)) {
-    kernel = foldAgentEvent(kernel, e);
+    kernel = evolveAgent(kernel, e);
     applyVfsEvent(vfs, e);
     last = e;
   }
@@ -69,7 +69,7 @@ export async function agentAt(
     terminatedBy: kernel.terminatedBy,
     blockedSignals: kernel.blocked,
     pendingSignals: kernel.pending,
-    dispositions: kernel.dispositions,
+    dispositions: Object.fromEntries(kernel.dispositions),
     counters: kernel.counters,
     policyInForce: active ? { version: active.version, hash: active.hash, name: active.name } : null,
     lastPolicyVersion: kernel.lastPolicyVersion,

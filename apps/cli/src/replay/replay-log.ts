@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { foldAgentEvent, type AgentState } from '#agent-state';
+import { evolveAgent, type AgentState } from '#agent-state';
 import { applyVfsEvent, emptyVfsState, type VfsState } from '#vfs-core';
 
 export interface ReplayedAgent {
@@ -41,9 +41,9 @@ export async function replayLog(pool: pg.Pool, o: ReplayOptions = {}): Promise<R
   type Row = [number, string, number, string, number, string];
   const fold = (rows: Row[]) => {
     for (const [position, streamId, streamVersion, type, schemaVersion, dataJson] of rows) {
-      const e = { type, schemaVersion, data: JSON.parse(dataJson) as unknown, streamVersion, position };
+      const e = { type, schemaVersion, data: parseStored(dataJson), streamVersion, position };
       let a = agents.get(streamId);
-      const kernel = foldAgentEvent(a?.kernel ?? null, e);
+      const kernel = evolveAgent(a?.kernel ?? null, e);
       if (kernel) {
         if (!a) {
           a = { kernel, vfs: emptyVfsState() };
@@ -107,4 +107,13 @@ export async function replayLog(pool: pg.Pool, o: ReplayOptions = {}): Promise<R
     eventsPerSecond: Math.round(events / Math.max(seconds, 1e-6)),
     lastPosition: after,
   };
+}
+
+/** Stored data is JSON text; a row that is not (tampered with) folds as a fault, never a crash. */
+function parseStored(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }

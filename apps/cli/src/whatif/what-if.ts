@@ -1,5 +1,5 @@
 import { policyActionFor, policyArgsFor, isSyscallName, type DecisionV1, type SyscallRecordedV1 } from '#contracts';
-import { foldAgentEvent, usageCount, type AgentState } from '#agent-state';
+import { evolveAgent, usageCount, type AgentState } from '#agent-state';
 import type { AuditFilter, RecordedEvent } from '#event-store';
 import { evaluatePolicy, type CompiledPolicy } from '#policy-engine';
 
@@ -103,7 +103,7 @@ export async function whatIf(
         }
       }
     }
-    states.set(e.streamId, foldAgentEvent(before, e));
+    states.set(e.streamId, evolveAgent(before, e));
   }
   return report;
 }

@@ -28,7 +28,7 @@ import { RecorderClient } from '#runtime';
 import { SignalPublisher } from '../signals/signal-publisher.service.js';
 import { ToolRegistry } from '../tools/tool-registry.service.js';
 import { AgentStateCache } from './agent-state.cache.js';
-import { KeyedMutex } from './keyed-mutex.js';
+import { AgentLocks } from './agent-locks.js';
 
 export interface AgentView {
   agentId: string;
@@ -50,9 +50,9 @@ export interface AgentView {
 @Injectable()
 export class AgentAdminService {
   private readonly host = os.hostname();
-  private readonly locks = new KeyedMutex();
 
   constructor(
+    private readonly locks: AgentLocks,
     private readonly agents: AgentStateCache,
     private readonly recorder: RecorderClient,
     private readonly reader: PgEventReader,
@@ -225,7 +225,7 @@ export class AgentAdminService {
 
   async listTools(): Promise<{ tools: { name: string; description: string | null; registeredAt: string }[] }> {
     const tools = await this.tools.list();
-    return { tools: Object.entries(tools).map(([name, t]) => ({ name, ...t })) };
+    return { tools: [...tools].map(([name, t]) => ({ name, ...t })) };
   }
 
   /** The agent's state, fresh from the log if another replica moved it. */
@@ -277,7 +277,7 @@ function view(s: AgentState): AgentView {
     terminatedBy: s.terminatedBy,
     blockedSignals: s.blocked,
     pendingSignals: s.pending,
-    dispositions: s.dispositions as Record<string, string>,
+    dispositions: Object.fromEntries(s.dispositions),
     counters: s.counters,
     lastPolicyVersion: s.lastPolicyVersion,
   };

@@ -2,12 +2,17 @@ import { Inject, Injectable } from '@nestjs/common';
 import type pg from 'pg';
 import type pino from 'pino';
 import { agentStream } from '#contracts';
-import { cloneAgentState, foldAgentEvent, type AgentState } from '#agent-state';
+import {
+  AGENT_SNAPSHOT_SCHEMA,
+  cloneAgentState,
+  evolveAgent,
+  fromAgentSnapshot,
+  toAgentSnapshot,
+  type AgentSnapshotV3,
+  type AgentState,
+} from '#agent-state';
 import { PgEventReader, PgSnapshotStore, StreamStateCache, type CachedStream, type StreamEvent } from '#event-store';
 import { CommittedEventsFeed, PG_POOL, ROOT_LOGGER } from '#runtime';
-
-/** Bumped whenever the fold's output changes shape: older snapshots are then ignored, never misread. */
-export const KERNEL_SNAPSHOT_SCHEMA = 2;
 
 export interface SnapshotSettings {
   enabled: boolean;
@@ -28,15 +33,20 @@ export class AgentStateCache {
     @Inject(ROOT_LOGGER) logger: pino.Logger,
   ) {
     this.cache = new StreamStateCache<AgentState>(reader, {
-      fold: foldAgentEvent,
+      fold: evolveAgent,
       clone: cloneAgentState,
       snapshots: snapshots.enabled
-        ? new PgSnapshotStore<AgentState>(pool, 'kernel', KERNEL_SNAPSHOT_SCHEMA)
+        ? new PgSnapshotStore<AgentState>(pool, 'kernel', AGENT_SNAPSHOT_SCHEMA, {
+            encode: toAgentSnapshot,
+            decode: (json) => fromAgentSnapshot(json as AgentSnapshotV3),
+          })
         : undefined,
       snapshotEvery: snapshots.every,
       onSnapshotError: (err) => logger.warn({ err: (err as Error).message }, 'snapshot not written'),
     });
-    feed.onEvents((events) => this.cache.applyAll(events, (stream) => stream.startsWith('agent:')));
+    feed.onCommitted((hint) => {
+      for (const [stream, version] of hint.s) this.cache.moved(stream, version);
+    });
   }
 
   get(agentId: string): Promise<CachedStream<AgentState>> {

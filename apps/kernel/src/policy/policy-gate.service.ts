@@ -34,6 +34,8 @@ export interface PolicySnapshot {
   version: number | null;
   hash: string | null;
   compiled: CompiledPolicy | null;
+  /** Why the active version cannot decide (unreadable or uncompilable in the log): every syscall is denied. */
+  unusable: string | null;
 }
 
 /** What SYS_GETPOLICY shows an agent. */
@@ -79,11 +81,9 @@ export class PolicyGate implements OnApplicationBootstrap, OnModuleDestroy {
       'agentos_policy_switch_seconds',
       'From a policy apply or rollback to this kernel deciding with it',
     );
-    feed.onEvents((events) => {
-      const mine = events.filter((e) => e.streamId === POLICY_STREAM);
-      if (!mine.length) return;
-      this.cache.apply(POLICY_STREAM, mine);
-      void this.refresh().catch(() => undefined);
+    feed.onCommitted((hint) => {
+      const moved = hint.s.find(([stream]) => stream === POLICY_STREAM);
+      if (moved && (!this.current || moved[1] > this.current.activation)) void this.refresh().catch(() => undefined);
     });
     readiness.add('policy', () => (this.current ? true : 'the active policy is not loaded yet'));
   }
@@ -115,15 +115,25 @@ export class PolicyGate implements OnApplicationBootstrap, OnModuleDestroy {
     const state = c.state;
     const active = state ? activePolicy(state) : null;
     let compiled: CompiledPolicy | null = null;
+    let unusable: string | null = null;
     if (active) {
-      compiled = this.compiled.get(active.version) ?? compilePolicy(active.document);
-      this.compiled.set(active.version, compiled);
+      try {
+        if (!active.document) throw new Error('its document is unreadable in the log');
+        compiled = this.compiled.get(active.version) ?? compilePolicy(active.document);
+        this.remember(active.version, compiled);
+      } catch (err) {
+        unusable = `policy version ${active.version} cannot decide: ${(err as Error).message}`;
+        this.logger.error({ version: active.version, err: (err as Error).message }, 'active policy unusable; denying');
+      }
+    } else if (state && state.activeVersion !== null) {
+      unusable = `policy version ${state.activeVersion} was never applied`;
     }
     const next: PolicySnapshot = {
       activation: c.version,
-      version: active?.version ?? null,
+      version: state?.activeVersion ?? null,
       hash: active?.hash ?? null,
       compiled,
+      unusable,
     };
     if (!this.current || next.activation > this.current.activation) {
       if (this.current && this.current.version !== next.version) {
@@ -141,6 +151,18 @@ export class PolicyGate implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   decide(q: PolicyQuery, p: PolicySnapshot): DecisionV1 {
+    if (p.unusable) {
+      return {
+        allowed: false,
+        mode: 'policy',
+        action: q.action,
+        policyVersion: p.version,
+        rule: null,
+        reason: p.unusable,
+        shadow: false,
+        onViolation: 'deny',
+      };
+    }
     if (!p.compiled) {
       if (this.config.failClosed) {
         return {
@@ -184,6 +206,7 @@ export class PolicyGate implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   view(p: PolicySnapshot, role: string, action?: string): PolicyView {
+    if (p.unusable) return { policyVersion: p.version, hash: p.hash, name: null, mode: 'policy', rules: [] };
     if (!p.compiled) {
       return {
         policyVersion: null,
@@ -200,6 +223,13 @@ export class PolicyGate implements OnApplicationBootstrap, OnModuleDestroy {
       mode: 'policy',
       rules: matchingRulesFor(p.compiled, role, action),
     };
+  }
+
+  /** Compiled versions, newest kept: a long history of versions must not grow memory. */
+  private remember(version: number, compiled: CompiledPolicy): void {
+    this.compiled.delete(version);
+    this.compiled.set(version, compiled);
+    while (this.compiled.size > 8) this.compiled.delete(this.compiled.keys().next().value as number);
   }
 
   private async poll(): Promise<void> {

@@ -1,6 +1,7 @@
 import type {
   KernelEffectV1,
   LifecycleState,
+  ReturnedContentV2,
   SignalDeliveredV1,
   SyscallName,
   SyscallResultV1,
@@ -22,6 +23,8 @@ export interface SignalDeliveries {
 export interface HandlerOutcome {
   result: SyscallResultV1;
   vfs?: VfsEffectV1;
+  /** A read's digest: recorded instead of the content, which the reply still carries. */
+  returned?: ReturnedContentV2;
   kernel?: KernelEffectV1;
   deliveries?: SignalDeliveries[];
   /** The decision was made on stale state: reload and decide again. */

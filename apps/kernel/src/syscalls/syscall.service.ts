@@ -14,7 +14,7 @@ import {
   type DecisionV1,
   type LifecycleState,
   type SignalDeliveredV1,
-  type SyscallRecordedV1,
+  type SyscallRecordedV2,
   type SyscallReply,
   type SyscallResultV1,
 } from '#contracts';
@@ -24,7 +24,7 @@ import { withCorrelation } from '#messaging';
 import { AGENTOS_CONFIG, ROOT_LOGGER, parseJsonBody } from '#runtime';
 import { ProtocolError } from '#contracts';
 import { AgentStateCache } from '../agents/agent-state.cache.js';
-import { KeyedMutex } from '../agents/keyed-mutex.js';
+import { AgentLocks } from '../agents/agent-locks.js';
 import { KernelMetrics } from '../metrics/kernel-metrics.js';
 import { PolicyGate, type PolicySnapshot } from '../policy/policy-gate.service.js';
 import { RecorderClient } from '#runtime';
@@ -34,8 +34,12 @@ import { PolicyQueryHandlers } from './handlers/policy-query.handlers.js';
 import { SignalHandlers } from './handlers/signal.handlers.js';
 import { VfsHandler } from './handlers/vfs.handler.js';
 import { RecentReplies } from './recent-replies.js';
+import { RecordedReplies } from './recorded-replies.js';
 import { isKnownSyscall, parseSyscallEnvelope, type SyscallEnvelope } from './syscall-envelope.js';
 import { fail, type HandlerContext, type HandlerOutcome, type SignalDeliveries } from './syscall-outcome.js';
+
+/** Bytes of recent replies kept for retries (AGENTOS_REPLY_CACHE_BYTES). */
+export const REPLY_CACHE_BYTES = Symbol('REPLY_CACHE_BYTES');
 
 /** How long one request may keep losing races on its agent's stream before it is answered -7. */
 const CONTENTION_BUDGET_MS = 20_000;
@@ -67,11 +71,12 @@ interface Decided {
  */
 @Injectable()
 export class SyscallService {
-  private readonly locks = new KeyedMutex();
-  private readonly replies = new RecentReplies(64);
+  private readonly replies: RecentReplies;
   private readonly host = os.hostname();
 
   constructor(
+    private readonly locks: AgentLocks,
+    private readonly recorded: RecordedReplies,
     private readonly agents: AgentStateCache,
     private readonly recorder: RecorderClient,
     private readonly reader: PgEventReader,
@@ -84,7 +89,10 @@ export class SyscallService {
     private readonly metrics: KernelMetrics,
     @Inject(AGENTOS_CONFIG) private readonly config: AgentOsConfig,
     @Inject(ROOT_LOGGER) private readonly logger: pino.Logger,
-  ) {}
+    @Inject(REPLY_CACHE_BYTES) replyCacheBytes: number,
+  ) {
+    this.replies = new RecentReplies(replyCacheBytes);
+  }
 
   async handle(agentId: string, raw: Uint8Array, receivedAt: number): Promise<SyscallReply> {
     let reply: SyscallReply;
@@ -144,19 +152,14 @@ export class SyscallService {
       try {
         cached = attempt === 0 ? await this.agents.get(agentId) : await this.agents.after(agentId, lostAt, attempt);
       } catch (err) {
-        return unrecorded(env.id, ErrorCode.UNAVAILABLE, `kernel unavailable: ${(err as Error).message}`, receivedAt);
+        return this.unavailable(agentId, env, `kernel unavailable: ${(err as Error).message}`, receivedAt);
       }
       if (!cached.state) {
         return unrecorded(env.id, ErrorCode.NOT_REGISTERED, `Agent ${agentId} is not registered`, receivedAt);
       }
       const policy = this.gate.snapshot();
       if (!policy)
-        return unrecorded(
-          env.id,
-          ErrorCode.UNAVAILABLE,
-          'kernel unavailable: the active policy is not loaded yet',
-          receivedAt,
-        );
+        return this.unavailable(agentId, env, 'kernel unavailable: the active policy is not loaded yet', receivedAt);
       const state = cached.state; // immutable: the cache folds into new objects
       const at = new Date().toISOString();
       let decided: Decided;
@@ -173,15 +176,18 @@ export class SyscallService {
         continue;
       }
       if (decided.handled.unavailable) {
-        return unrecorded(env.id, ErrorCode.UNAVAILABLE, decided.handled.unavailable, receivedAt);
+        return this.unavailable(agentId, env, decided.handled.unavailable, receivedAt);
       }
       const executionTimeMs = Math.round((performance.now() - receivedAt) * 1000) / 1000;
-      const record: SyscallRecordedV1 = {
+      const returned = decided.handled.returned;
+      const record: SyscallRecordedV2 = {
         requestId,
         syscall: env.syscall,
         args: env.args,
         decision: decided.decision,
-        result: decided.handled.result,
+        // a read records what it returned as a digest; the reply carries the content
+        result: returned ? { ...decided.handled.result, returnValue: null } : decided.handled.result,
+        ...(returned ? { returned } : {}),
         ...(decided.handled.vfs ? { vfs: decided.handled.vfs } : {}),
         ...(decided.handled.kernel ? { kernel: decided.handled.kernel } : {}),
         at,
@@ -207,7 +213,7 @@ export class SyscallService {
       }
       if (out.status === 'unavailable') {
         this.agents.invalidate(agentId); // the outcome may be uncertain: never trust the cache after this
-        return unrecorded(env.id, ErrorCode.UNAVAILABLE, `${out.message}; retry with the same id`, receivedAt);
+        return this.unavailable(agentId, env, `${out.message}; retry with the same id`, receivedAt);
       }
       if (out.status === 'rejected') {
         this.logger.error({ reason: out.reason, agentId }, 'recorder rejected a kernel event');
@@ -220,7 +226,7 @@ export class SyscallService {
       }
       if (out.duplicate) {
         this.agents.invalidate(agentId);
-        return this.replyFromLog(agentId, env, out.events[0]?.eventId, receivedAt);
+        return this.replyFromLog(agentId, env, receivedAt);
       }
 
       // Committed: fold what was written into the caches, tell agents about their signals, reply.
@@ -243,16 +249,30 @@ export class SyscallService {
           }
         }
       }
-      const reply = toReply(requestId, record.result, executionTimeMs, out.events[0].position);
+      const reply = toReply(requestId, decided.handled.result, executionTimeMs, out.events[0].position);
       this.replies.set(agentId, requestId, reply);
       return reply;
     }
-    return unrecorded(
-      env.id,
-      ErrorCode.UNAVAILABLE,
-      'too much contention on this agent; retry with the same id',
-      receivedAt,
-    );
+    return this.unavailable(agentId, env, 'too much contention on this agent; retry with the same id', receivedAt);
+  }
+
+  /**
+   * -7, unless the request's id is already in the log: then its first reply. -7 promises that
+   * nothing was recorded, so a known id (a retry after a restart, with the VFS or recorder down)
+   * is looked up before that promise is made; if the log cannot be read either, nothing new can
+   * have been recorded by this attempt and -7 stands.
+   */
+  private async unavailable(
+    agentId: string,
+    env: SyscallEnvelope,
+    message: string,
+    receivedAt: number,
+  ): Promise<SyscallReply> {
+    if (env.id) {
+      const known = await this.replyFromLog(agentId, env, receivedAt).catch(() => null);
+      if (known && known.position !== undefined) return known;
+    }
+    return unrecorded(env.id, ErrorCode.UNAVAILABLE, message, receivedAt);
   }
 
   /** The seed's order: terminated (-1), stopped (-6), malformed (-5), policy (-2), no handler (-3), handler. */
@@ -362,7 +382,7 @@ export class SyscallService {
   private buildAppend(
     agentId: string,
     state: AgentState,
-    record: SyscallRecordedV1,
+    record: SyscallRecordedV2,
     deliveries: SignalDeliveries[],
   ): { request: AppendRequest; perStream: { agentId: string; events: NewEvent[]; lifecycleAfter: LifecycleState }[] } {
     const syscallEventId = randomUUID();
@@ -384,7 +404,7 @@ export class SyscallService {
       {
         eventId: syscallEventId,
         type: EventTypes.SyscallRecorded,
-        schemaVersion: 1,
+        schemaVersion: 2,
         idempotencyKey: `req:${record.requestId}`,
         data: record as unknown as NewEvent['data'],
         metadata: meta(agentId),
@@ -405,14 +425,10 @@ export class SyscallService {
   }
 
   /** The same `id` again: the first reply, rebuilt from the recorded event. */
-  private async replyFromLog(
-    agentId: string,
-    env: SyscallEnvelope,
-    eventId: string | undefined,
-    receivedAt: number,
-  ): Promise<SyscallReply> {
-    const [original] = eventId ? await this.reader.findByEventIds([eventId]).catch(() => []) : [];
-    if (!original || original.type !== EventTypes.SyscallRecorded) {
+  private async replyFromLog(agentId: string, env: SyscallEnvelope, receivedAt: number): Promise<SyscallReply> {
+    const original = env.id ? await this.recorded.find(agentId, env.id).catch(() => null) : null;
+    const reply = original ? await this.recorded.replyOf(agentId, original).catch(() => null) : null;
+    if (!reply) {
       return unrecorded(
         env.id,
         ErrorCode.UNAVAILABLE,
@@ -420,9 +436,7 @@ export class SyscallService {
         receivedAt,
       );
     }
-    const d = original.data as unknown as SyscallRecordedV1;
-    const reply = toReply(d.requestId, d.result, d.executionTimeMs, original.position);
-    this.replies.set(agentId, d.requestId, reply);
+    this.replies.set(agentId, reply.id ?? '', reply);
     return reply;
   }
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import {
   Subjects,
+  type ReturnedContentV2,
   type SyscallResultV1,
   type VfsEffectV1,
   type VfsExecuteReply,
@@ -9,7 +10,7 @@ import {
 import { NatsRpcClient, ServiceUnavailableError } from '#messaging';
 
 export type VfsCallResult =
-  | { kind: 'result'; result: SyscallResultV1; effect?: VfsEffectV1 }
+  | { kind: 'result'; result: SyscallResultV1; effect?: VfsEffectV1; returned?: ReturnedContentV2 }
   | { kind: 'stale' }
   | { kind: 'unavailable'; message: string };
 
@@ -35,6 +36,6 @@ export class VfsClient {
       // A misbehaving VFS is the kernel's problem to survive, not to hide: the caller records -4.
       throw new Error('VFS replied without a result');
     }
-    return { kind: 'result', result: reply.result, effect: reply.effect };
+    return { kind: 'result', result: reply.result, effect: reply.effect, returned: reply.returned };
   }
 }

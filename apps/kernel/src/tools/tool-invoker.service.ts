@@ -10,6 +10,8 @@ interface ToolReply {
 
 export interface ToolSettings {
   timeoutMs: number;
+  /** A result is recorded and returned: larger ones fail the call (-500) rather than the append. */
+  maxResultBytes: number;
 }
 export const TOOL_SETTINGS = Symbol('TOOL_SETTINGS');
 
@@ -31,7 +33,14 @@ export class ToolInvoker {
   ): Promise<SyscallResultV1> {
     let reply: ToolReply;
     try {
-      reply = await this.rpc.request<ToolReply>(Subjects.tool(name), call, this.settings.timeoutMs);
+      const raw = await this.rpc.requestBytes(Subjects.tool(name), call, this.settings.timeoutMs);
+      if (raw.byteLength > this.settings.maxResultBytes) {
+        return failure(
+          'ToolError',
+          `tool '${name}' replied with ${raw.byteLength} bytes, more than the ${this.settings.maxResultBytes} a result may take`,
+        );
+      }
+      reply = parseReply(raw);
     } catch (err) {
       if (err instanceof ServiceUnavailableError && err.message.startsWith('malformed reply')) {
         return failure('ProtocolError', `tool '${name}' replied with something that is not JSON`);
@@ -59,4 +68,15 @@ export class ToolInvoker {
 
 function failure(type: string, message: string): SyscallResultV1 {
   return { success: false, returnValue: null, errorCode: ErrorCode.TOOL_FAILED, errorMessage: `${type}: ${message}` };
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** The provider's reply; not JSON (or not UTF-8) is the provider's protocol error. */
+function parseReply(raw: Uint8Array): ToolReply {
+  try {
+    return JSON.parse(decoder.decode(raw)) as ToolReply;
+  } catch {
+    throw new ServiceUnavailableError('malformed reply', true);
+  }
 }

@@ -17,8 +17,10 @@ import {
   normalizePolicy,
   parsePolicyDocument,
   policyContentHash,
+  emptyPolicyState,
   foldPolicyEvent,
   type PolicyDiff,
+  type PolicyDocument,
   type PolicyError,
   type PolicyState,
   type PolicyVersionRecord,
@@ -56,12 +58,14 @@ export class PolicyStore {
     @Inject(AGENTOS_CONFIG) private readonly config: AgentOsConfig,
   ) {
     this.cache = new StreamStateCache<PolicyState>(reader, { fold: foldPolicyEvent, clone: (s) => s });
-    feed.onEvents((events) => this.cache.applyAll(events, (stream) => stream === POLICY_STREAM));
+    feed.onCommitted((hint) => {
+      for (const [stream, version] of hint.s) if (stream === POLICY_STREAM) this.cache.moved(stream, version);
+    });
   }
 
   async state(): Promise<PolicyState> {
     const c = await this.cache.refresh(POLICY_STREAM);
-    return c.state ?? { versions: [], activeVersion: null, activation: c.version, history: [] };
+    return c.state ?? { ...emptyPolicyState(), activation: c.version };
   }
 
   async validate(text: string, format: 'yaml' | 'json' = 'yaml'): Promise<ValidateResult> {
@@ -196,7 +200,7 @@ export class PolicyStore {
         ErrorCode.INVALID_REQUEST,
         version === undefined ? 'no policy has been applied' : `there is no policy version ${version}`,
       );
-    return { ...v, active: v.version === s.activeVersion, normalized: normalizePolicy(v.document) };
+    return { ...v, active: v.version === s.activeVersion, normalized: normalizePolicy(readable(v)) };
   }
 
   async diff(from: number, to?: number): Promise<PolicyDiff & { from: number; to: number }> {
@@ -209,7 +213,7 @@ export class PolicyStore {
     return {
       from: a.version,
       to: b.version,
-      ...diffPolicies(normalizePolicy(a.document), normalizePolicy(b.document)),
+      ...diffPolicies(normalizePolicy(readable(a)), normalizePolicy(readable(b))),
     };
   }
 
@@ -222,6 +226,13 @@ export class PolicyStore {
       metadata: { host: this.host, service: 'policy', instanceId: this.config.instanceId, ring: 0 },
     };
   }
+}
+
+/** A version's document, or -5 when the recorded one could not be read. */
+function readable(v: PolicyVersionRecord): PolicyDocument {
+  if (!v.document)
+    throw new ProtocolError(ErrorCode.INVALID_REQUEST, `policy version ${v.version} is unreadable in the log`);
+  return v.document;
 }
 
 function describe(errors: PolicyError[]): string {

@@ -1,8 +1,7 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type pino from 'pino';
-import { Subjects, type RecorderAppendRequest } from '#contracts';
+import type { RecorderAppendRequest } from '#contracts';
 import { EventStoreUnavailableError, PgEventAppender, type AppendOutcome, type AppendRequest } from '#event-store';
-import { NatsRpcClient } from '#messaging';
 import { Metrics } from '#observability';
 import { ROOT_LOGGER } from '#runtime';
 import { CommittedEventsPublisher } from './committed-events.publisher.js';
@@ -48,7 +47,6 @@ export class GroupCommitQueue implements OnModuleDestroy {
 
   constructor(
     private readonly appender: PgEventAppender,
-    private readonly rpc: NatsRpcClient,
     private readonly feed: CommittedEventsPublisher,
     @Inject(GROUP_COMMIT_SETTINGS) private readonly settings: GroupCommitSettings,
     @Inject(Metrics) metrics: Metrics,
@@ -104,13 +102,10 @@ export class GroupCommitQueue implements OnModuleDestroy {
           batch.forEach((p, i) => {
             const o = outcomes[i];
             this.outcomes.inc({ outcome: o.status === 'committed' && o.duplicate ? 'duplicate' : o.status });
-            if (o.status === 'committed') last = Math.max(last, ...o.events.map((e) => e.position));
+            if (o.status === 'committed' && !o.duplicate) for (const e of o.events) last = Math.max(last, e.position);
             p.resolve(o);
           });
-          if (last > 0) {
-            this.feed.publish(batch.map((p, i) => ({ request: p.request, outcome: outcomes[i] })));
-            this.rpc.publish(Subjects.eventsAppended, { position: last });
-          }
+          if (last > 0) this.feed.publish(0, last, outcomes);
         } catch (err) {
           this.outcomes.inc({ outcome: 'unavailable' }, batch.length);
           this.logger.warn({ err: (err as Error).message, requests: batch.length }, 'group commit failed');

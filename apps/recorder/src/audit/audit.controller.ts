@@ -2,14 +2,16 @@ import { Controller, Inject, UseFilters } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import type pg from 'pg';
 import { Subjects } from '#contracts';
-import { PgEventReader, auditStats, queryAudit, type AuditPage, type AuditStats, type LogHead } from '#event-store';
+import { PgEventReader, auditStats, eventPageJson, queryAuditRows, type AuditStats, type LogHead } from '#event-store';
+import { RawJson } from '#messaging';
 import { ApiErrorFilter, JsonBodyPipe, PG_POOL, protocolValidationPipe } from '#runtime';
 import { AuditFilterDto, AuditQueryDto } from './audit-filter.dto.js';
 
 /**
  * Compliance queries over NATS: `agentos.v1.audit.query` pages through matching events (by
  * agent, time, syscall, decision, rule, policy version); `agentos.v1.audit.stats` gives the
- * seed's statistics; `agentos.v1.audit.head` the chain's end point.
+ * seed's statistics; `agentos.v1.audit.head` the chain's end point. Pages are built from the
+ * stored text, cut to fit one NATS message; `next` says where to continue.
  */
 @Controller()
 @UseFilters(ApiErrorFilter)
@@ -20,12 +22,15 @@ export class AuditController {
   ) {}
 
   @MessagePattern(Subjects.auditQuery, { queue: 'recorder' })
-  async query(
-    @Payload(JsonBodyPipe, protocolValidationPipe()) q: AuditQueryDto,
-  ): Promise<AuditPage & { head: LogHead }> {
+  async query(@Payload(JsonBodyPipe, protocolValidationPipe()) q: AuditQueryDto): Promise<RawJson> {
     const { limit, ...filter } = q;
-    const [page, head] = await Promise.all([queryAudit(this.pool, filter, limit ?? 1000), this.reader.head()]);
-    return { ...page, head };
+    const [page, head] = await Promise.all([queryAuditRows(this.pool, filter, limit ?? 1000), this.reader.head()]);
+    return new RawJson(
+      eventPageJson(page.rows, (count, last) => ({
+        next: last && (count < page.rows.length || page.full) ? last.position : null,
+        head,
+      })),
+    );
   }
 
   @MessagePattern(Subjects.auditStats, { queue: 'recorder' })

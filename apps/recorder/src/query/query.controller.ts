@@ -1,8 +1,9 @@
 import { Controller, Inject, UseFilters } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import type pg from 'pg';
-import { Subjects, type RecorderReadReply } from '#contracts';
-import { PgEventReader, verifyChain, type LogHead, type VerifyReport } from '#event-store';
+import { Subjects } from '#contracts';
+import { PgEventReader, eventPageJson, verifyChain, type LogHead, type VerifyReport } from '#event-store';
+import { RawJson } from '#messaging';
 import { Readiness } from '#observability';
 import { ApiErrorFilter, JsonBodyPipe, PG_POOL, protocolValidationPipe } from '#runtime';
 import { ReadAllDto, ReadStreamDto, VerifyDto } from './read-requests.dto.js';
@@ -18,15 +19,15 @@ export class QueryController {
   ) {}
 
   @MessagePattern(Subjects.recorderReadStream, { queue: 'recorder' })
-  async readStream(@Payload(JsonBodyPipe, protocolValidationPipe()) q: ReadStreamDto): Promise<RecorderReadReply> {
-    const [events, head] = await Promise.all([this.reader.readStream(q.streamId, q), this.reader.head()]);
-    return { events: fitReply(events), head };
+  async readStream(@Payload(JsonBodyPipe, protocolValidationPipe()) q: ReadStreamDto): Promise<RawJson> {
+    const [rows, head] = await Promise.all([this.reader.readStreamRows(q.streamId, q), this.reader.head()]);
+    return new RawJson(eventPageJson(rows, () => ({ head })));
   }
 
   @MessagePattern(Subjects.recorderReadAll, { queue: 'recorder' })
-  async readAll(@Payload(JsonBodyPipe, protocolValidationPipe()) q: ReadAllDto): Promise<RecorderReadReply> {
-    const [events, head] = await Promise.all([this.reader.readAll(q), this.reader.head()]);
-    return { events: fitReply(events), head };
+  async readAll(@Payload(JsonBodyPipe, protocolValidationPipe()) q: ReadAllDto): Promise<RawJson> {
+    const [rows, head] = await Promise.all([this.reader.readAllRows(q), this.reader.head()]);
+    return new RawJson(eventPageJson(rows, () => ({ head })));
   }
 
   @MessagePattern(Subjects.recorderHead, { queue: 'recorder' })
@@ -44,14 +45,4 @@ export class QueryController {
     const r = await this.readiness.evaluate();
     return { status: r.ready ? 'ready' : 'not ready', checks: r.checks };
   }
-}
-
-/** Keeps a reply under NATS's max payload: a prefix of the events; callers page on. */
-function fitReply<T extends { data: unknown }>(events: T[], maxBytes = 768 * 1024): T[] {
-  let bytes = 0;
-  for (let i = 0; i < events.length; i++) {
-    bytes += JSON.stringify(events[i]).length;
-    if (bytes > maxBytes && i > 0) return events.slice(0, i);
-  }
-  return events;
 }

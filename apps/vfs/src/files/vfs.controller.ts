@@ -41,6 +41,7 @@ export class VfsController {
       status: 'ok',
       result: { success: true, returnValue: o.returnValue ?? null, errorCode: null, errorMessage: null },
       ...(o.effect ? { effect: o.effect } : {}),
+      ...(o.returned ? { returned: o.returned } : {}),
     };
   }
 

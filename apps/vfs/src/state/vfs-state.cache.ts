@@ -28,11 +28,11 @@ export class VfsStateCache {
   private readonly cache: StreamStateCache<VfsState>;
 
   constructor(
-    reader: PgEventReader,
+    private readonly reader: PgEventReader,
     @Inject(PG_POOL) pool: pg.Pool,
     @Inject(VFS_CACHE_SETTINGS) settings: VfsCacheSettings,
     feed: CommittedEventsFeed,
-    @Inject(ROOT_LOGGER) logger: pino.Logger,
+    @Inject(ROOT_LOGGER) private readonly logger: pino.Logger,
   ) {
     this.cache = new StreamStateCache<VfsState>(reader, {
       fold: (s, e) => {
@@ -50,13 +50,25 @@ export class VfsStateCache {
       snapshotEvery: settings.snapshotEvery,
       onSnapshotError: (err) => logger.warn({ err: (err as Error).message }, 'snapshot not written'),
     });
-    feed.onEvents((events) => this.cache.applyAll(events, (stream) => stream.startsWith('agent:')));
+    feed.onCommitted((hint) => {
+      for (const [stream, version] of hint.s) this.cache.moved(stream, version);
+    });
   }
 
-  /** The agent's VFS at exactly `version` if possible; a newer cached version means the caller is stale. */
+  /**
+   * The agent's VFS at exactly `version` if possible. A newer cached version means the caller is
+   * stale, unless this cache got ahead of the log (it never should): then it reloads from the log
+   * instead of refusing every request.
+   */
   async atVersion(agentId: string, version: number): Promise<CachedStream<VfsState>> {
-    let c = await this.cache.get(agentStream(agentId));
-    if (c.version < version) c = await this.cache.refresh(agentStream(agentId));
+    const stream = agentStream(agentId);
+    let c = await this.cache.get(stream);
+    if (c.version < version) c = await this.cache.refresh(stream);
+    else if (c.version > version && (await this.reader.streamVersion(stream)) < c.version) {
+      this.logger.warn({ agentId, cached: c.version }, 'VFS cache ahead of the log; reloading');
+      this.cache.invalidate(stream);
+      c = await this.cache.get(stream);
+    }
     return c;
   }
 }

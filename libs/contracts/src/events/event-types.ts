@@ -84,6 +84,29 @@ export interface SyscallRecordedV1 {
   executionTimeMs: number;
 }
 
+/**
+ * What a read returned, instead of the content itself: the content at any position follows from
+ * the fold of the agent's stream, so the log keeps its digest (a retried read is answered by
+ * reading the fold at the event's version and checking it against this).
+ */
+export interface ReturnedContentV2 {
+  kind: 'content';
+  /** Size of the file's content in bytes. */
+  bytes: number;
+  /** Lower-case hex SHA-256 of the file's content (not of its encoding). */
+  sha256: string;
+  encoding: 'utf8' | 'base64';
+}
+
+/**
+ * SyscallRecorded v2: as v1, except that a successful SYS_READ records `returned` (the
+ * content's size and digest) and `result.returnValue` null, instead of the content: a big read
+ * no longer bloats the log. Everything else keeps v1's meaning.
+ */
+export interface SyscallRecordedV2 extends SyscallRecordedV1 {
+  returned?: ReturnedContentV2;
+}
+
 export type SignalOutcome =
   | 'default' // default action applied (see transition)
   | 'blocked' // queued until unblocked

@@ -68,7 +68,7 @@ export class SignalHandlers {
     if (UNMASKABLE.has(signal) && action !== 'default') {
       return outcome(fail(ErrorCode.INVALID_REQUEST, `${signal} cannot be ignored or handled`));
     }
-    const previous = c.state.dispositions[signal] ?? 'default';
+    const previous = c.state.dispositions.get(signal) ?? 'default';
     return outcome(ok(previous), { kernel: { op: 'sigaction', signal, disposition: action as Disposition } });
   }
 

@@ -24,6 +24,9 @@ export class VfsHandler {
         unavailable: r.message,
       };
     }
-    return outcome(r.result, r.effect ? { vfs: r.effect } : {});
+    return outcome(r.result, {
+      ...(r.effect ? { vfs: r.effect } : {}),
+      ...(r.returned ? { returned: r.returned } : {}),
+    });
   }
 }
