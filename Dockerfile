@@ -16,6 +16,8 @@ COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
 COPY bin bin
+# /auth: NATS credentials (docker-compose's natsauth volume takes this owner when first created)
+RUN mkdir -p /auth && chown node:node /auth
 USER node
 # kernel | policy | recorder | vfs
 CMD ["node", "dist/apps/kernel/src/main.js"]

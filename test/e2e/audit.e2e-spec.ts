@@ -1,8 +1,10 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash, createPrivateKey, createPublicKey, sign } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import canonicalize from 'canonicalize';
 import { Subjects, type SyscallReply } from '#contracts';
-import { createPgPool, eventHash, type RecordedEvent } from '#event-store';
+import { createPgPool, eventHash, toCanonicalJson, type RecordedEvent } from '#event-store';
 import { runCli } from '../support/cli.js';
 import { TEST_PG_URL } from '../support/test-env.js';
 import { startTestStack, type TestStack } from '../support/test-stack.js';
@@ -276,5 +278,254 @@ describe('audit, verification, time travel and what-if', () => {
     } finally {
       await owner.end();
     }
+  });
+  /**
+   * What someone holding the export but not the private key can do: change an event, recompute
+   * its hash and every later one, the file digests and the end hash, and drop the signature (or
+   * sign with a key of their own). Only the signature check against the trusted key stops it.
+   */
+  const forge = (exp: string, edit: (e: RecordedEvent) => boolean) => {
+    const events = readFileSync(path.join(exp, 'events.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as RecordedEvent);
+    let prev = events[0].prevHash;
+    let edited = 0;
+    for (const e of events) {
+      if (edit(e)) edited += 1;
+      e.prevHash = prev;
+      e.hash = eventHash({
+        position: e.position,
+        streamId: e.streamId,
+        streamVersion: e.streamVersion,
+        eventId: e.eventId,
+        idempotencyKey: e.idempotencyKey,
+        type: e.type,
+        schemaVersion: e.schemaVersion,
+        dataJson: toCanonicalJson(e.data),
+        metadataJson: toCanonicalJson(e.metadata),
+        recordedAt: e.recordedAt,
+        prevHash: prev,
+      });
+      prev = e.hash;
+    }
+    expect(edited).toBeGreaterThan(0);
+    writeFileSync(path.join(exp, 'events.jsonl'), events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+    const m = JSON.parse(readFileSync(path.join(exp, 'manifest.json'), 'utf8'));
+    for (const f of Object.keys(m.files)) {
+      const bytes = readFileSync(path.join(exp, f));
+      m.files[f] = { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
+    }
+    m.endHash = prev;
+    delete m.signature;
+    writeFileSync(path.join(exp, 'manifest.json'), JSON.stringify(m, null, 2) + '\n');
+    return m as Record<string, unknown>;
+  };
+  const keyIdOf = (pubPem: string) =>
+    createHash('sha256')
+      .update(createPublicKey(pubPem).export({ type: 'spki', format: 'der' }))
+      .digest('hex')
+      .slice(0, 16);
+
+  it('refuses an unsigned (forged) manifest, or one signed by another key, when a public key is given', async () => {
+    const keys = path.join(dir, 'keys');
+    const priv = path.join(keys, 'checkpoint-key.pem');
+    const pub = path.join(keys, 'checkpoint-key.pub.pem');
+    const other = path.join(dir, 'other-keys');
+    await json('audit', 'keygen', '--out', other);
+    const otherPriv = path.join(other, 'checkpoint-key.pem');
+    const otherPub = readFileSync(path.join(other, 'checkpoint-key.pub.pem'), 'utf8');
+
+    const exp = path.join(dir, 'forged');
+    await json('audit', 'export', '--out', exp, '--key', priv);
+    expect(await json('audit', 'verify-export', exp, '--pubkey', pub)).toMatchObject({ ok: true, signature: 'valid' });
+
+    // "day 1" becomes "day X", every hash after it recomputed, digests and end hash fixed, signature gone
+    const forged = forge(exp, (e) => {
+      const before = JSON.stringify(e.data);
+      e.data = JSON.parse(before.replace('day 1', 'day X'));
+      return JSON.stringify(e.data) !== before;
+    });
+
+    for (const run of [
+      () => cli('--json', 'audit', 'verify-export', exp, '--pubkey', pub),
+      () => runCli(['--json', 'audit', 'verify-export', exp], { ...env, AGENTOS_CHECKPOINT_PUBKEY: pub }),
+    ]) {
+      const r = await run();
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/not signed/);
+      const report = JSON.parse(r.stdout);
+      expect(report).toMatchObject({ ok: false, authenticated: false, signature: 'unsigned' });
+      expect(report.firstBad).toBeUndefined(); // the forgery is internally consistent: only the signature gives it away
+      expect(report.problems.join('; ')).toMatch(/not signed/);
+    }
+    const human = await cli('audit', 'verify-export', exp, '--pubkey', pub);
+    expect(human.code).toBe(1);
+    expect(human.stdout).toMatch(/^FAILED: .*not signed/);
+
+    // without a key the same files are consistent, and the output says plainly that nothing shows who wrote them
+    const noKeyEnv = { ...env, AGENTOS_CHECKPOINT_PUBKEY: '' };
+    const noKey = await runCli(['--json', 'audit', 'verify-export', exp], noKeyEnv);
+    expect(noKey.code).toBe(0);
+    expect(JSON.parse(noKey.stdout)).toMatchObject({ ok: true, authenticated: false, signature: 'unsigned' });
+    expect(noKey.stderr).toMatch(/signature was not checked/);
+    const noKeyHuman = await runCli(['audit', 'verify-export', exp], noKeyEnv);
+    expect(noKeyHuman.stdout).not.toMatch(/^ok/m);
+    expect(noKeyHuman.stdout).toMatch(/^NOT AUTHENTICATED: .*signature was not checked/);
+
+    // the forger signs with a key of their own: naming it, or naming the trusted key
+    const forgerSign = (keyId: string) => {
+      const value = sign(
+        null,
+        Buffer.from(canonicalize(forged) as string, 'utf8'),
+        createPrivateKey(readFileSync(otherPriv, 'utf8')),
+      ).toString('base64');
+      writeFileSync(path.join(exp, 'manifest.json'), JSON.stringify({ ...forged, signature: { keyId, value } }));
+    };
+    forgerSign(keyIdOf(otherPub));
+    expect(await json('audit', 'verify-export', exp, '--pubkey', otherPub)).toMatchObject({
+      ok: true,
+      signature: 'valid',
+    }); // the signature itself is sound, just not by the trusted key
+    const byOther = await cli('--json', 'audit', 'verify-export', exp, '--pubkey', pub);
+    expect(byOther.code).toBe(1);
+    expect(byOther.stderr).toMatch(/signed by key [0-9a-f]{16}, not by the given key/);
+    expect(JSON.parse(byOther.stdout)).toMatchObject({
+      ok: false,
+      authenticated: false,
+      signature: 'other key',
+      signatureKeyId: keyIdOf(otherPub),
+      expectedKeyId: keyIdOf(readFileSync(pub, 'utf8')),
+    });
+    forgerSign(keyIdOf(readFileSync(pub, 'utf8')));
+    const claimed = await cli('--json', 'audit', 'verify-export', exp, '--pubkey', pub);
+    expect(claimed.code).toBe(1);
+    expect(JSON.parse(claimed.stdout)).toMatchObject({ ok: false, signature: 'invalid' });
+
+    // an honest export signed by another key is refused too
+    const otherExp = path.join(dir, 'other-export');
+    await json('audit', 'export', '--out', otherExp, '--key', otherPriv);
+    const r = await cli('--json', 'audit', 'verify-export', otherExp, '--pubkey', pub);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, signature: 'other key' });
+    expect(await json('audit', 'verify-export', otherExp, '--pubkey', otherPub)).toMatchObject({
+      ok: true,
+      authenticated: true,
+      signature: 'valid',
+    });
+  });
+
+  it('refuses a checkpoint without a signature, or signed by another key, when verifying the log or an export', async () => {
+    const keys = path.join(dir, 'keys');
+    const priv = path.join(keys, 'checkpoint-key.pem');
+    const pub = path.join(keys, 'checkpoint-key.pub.pem');
+    const otherPriv = path.join(dir, 'other-keys', 'checkpoint-key.pem');
+    const cpFile = path.join(dir, 'cp-now.json');
+    const cp = await json('audit', 'checkpoint', '--key', priv, '--out', cpFile);
+    expect(await json('audit', 'verify', '--checkpoint', cpFile, '--pubkey', pub)).toMatchObject({
+      ok: true,
+      checkpoint: 'matches',
+    });
+    const exp = path.join(dir, 'cp-export');
+    await json('audit', 'export', '--out', exp, '--key', priv, '--to-position', String(cp.position));
+    expect(await json('audit', 'verify-export', exp, '--pubkey', pub, '--checkpoint', cpFile)).toMatchObject({
+      ok: true,
+      checkpoint: 'matches',
+    });
+
+    const unsigned = path.join(dir, 'cp-unsigned.json');
+    const { signature: _dropped, ...body } = cp;
+    writeFileSync(unsigned, JSON.stringify(body, null, 2));
+    const otherCp = path.join(dir, 'cp-other.json');
+    await json('audit', 'checkpoint', '--key', otherPriv, '--out', otherCp);
+    for (const [file, status, message] of [
+      [unsigned, 'unsigned', /checkpoint is not signed/],
+      [otherCp, 'other key', /checkpoint is signed by key [0-9a-f]{16}, not by the given key/],
+    ] as const) {
+      const v = await cli('--json', 'audit', 'verify', '--checkpoint', file, '--pubkey', pub);
+      expect(v.code).toBe(1);
+      expect(v.stderr).toMatch(message);
+      expect(JSON.parse(v.stdout)).toMatchObject({
+        ok: false,
+        checkpoint: 'signature invalid',
+        checkpointSignature: status,
+      });
+      const viaEnv = await runCli(['audit', 'verify', '--checkpoint', file], {
+        ...env,
+        AGENTOS_CHECKPOINT_PUBKEY: pub,
+      });
+      expect(viaEnv.code).toBe(1);
+      expect(viaEnv.stdout).toMatch(/^FAILED: /);
+      const e = await cli('--json', 'audit', 'verify-export', exp, '--pubkey', pub, '--checkpoint', file);
+      expect(e.code).toBe(1);
+      expect(e.stderr).toMatch(message);
+      expect(JSON.parse(e.stdout)).toMatchObject({
+        ok: false,
+        signature: 'valid',
+        checkpoint: 'signature invalid',
+        checkpointSignature: status,
+      });
+    }
+    // a checkpoint is only worth its signature: without a key to check it, both commands refuse
+    for (const args of [
+      ['audit', 'verify', '--checkpoint', cpFile],
+      ['audit', 'verify-export', exp, '--checkpoint', cpFile],
+    ]) {
+      const r = await runCli(args, { ...env, AGENTOS_CHECKPOINT_PUBKEY: '' });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/--pubkey .* is needed to check the checkpoint signature/);
+    }
+  });
+
+  it('keygen refuses to overwrite either key file unless --force, and writes the private key 0600, both or neither', async () => {
+    const k = path.join(dir, 'keygen');
+    const priv = path.join(k, 'checkpoint-key.pem');
+    const pub = path.join(k, 'checkpoint-key.pub.pem');
+    await json('audit', 'keygen', '--out', k);
+    expect(statSync(priv).mode & 0o777).toBe(0o600);
+    const first = { priv: readFileSync(priv, 'utf8'), pub: readFileSync(pub, 'utf8') };
+    const cpFile = path.join(dir, 'cp-before-force.json');
+    await json('audit', 'checkpoint', '--key', priv, '--out', cpFile);
+
+    const again = await cli('audit', 'keygen', '--out', k);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(priv);
+    expect(again.stderr).toContain('--force');
+    const againJson = await cli('--json', 'audit', 'keygen', '--out', k);
+    expect(againJson.code).toBe(1);
+    expect(JSON.parse(againJson.stdout)).toMatchObject({ ok: false, existing: [priv, pub] });
+    expect(readFileSync(priv, 'utf8')).toBe(first.priv);
+    expect(readFileSync(pub, 'utf8')).toBe(first.pub);
+    expect(await json('audit', 'verify', '--checkpoint', cpFile, '--pubkey', pub)).toMatchObject({ ok: true });
+
+    // either file alone is enough to refuse, and nothing is written beside it
+    for (const [keep, gone] of [
+      [pub, priv],
+      [priv, pub],
+    ]) {
+      const saved = readFileSync(gone, 'utf8');
+      rmSync(gone);
+      const r = await cli('audit', 'keygen', '--out', k);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(keep);
+      expect(r.stderr).toContain('--force');
+      expect(existsSync(gone)).toBe(false);
+      writeFileSync(gone, saved, { mode: gone === priv ? 0o600 : 0o644 });
+    }
+    expect(readdirSync(k).sort()).toEqual(['checkpoint-key.pem', 'checkpoint-key.pub.pem']);
+
+    // --force replaces the pair: a matching new pair, private 0600, no leftovers
+    const forced = await json('audit', 'keygen', '--out', k, '--force');
+    expect(forced).toMatchObject({ ok: true, privateKey: priv, publicKey: pub, replaced: [priv, pub] });
+    const second = { priv: readFileSync(priv, 'utf8'), pub: readFileSync(pub, 'utf8') };
+    expect(second.priv).not.toBe(first.priv);
+    expect(second.pub).not.toBe(first.pub);
+    expect(createPublicKey(createPrivateKey(second.priv)).export({ type: 'spki', format: 'pem' })).toBe(second.pub);
+    expect(statSync(priv).mode & 0o777).toBe(0o600);
+    expect(readdirSync(k).sort()).toEqual(['checkpoint-key.pem', 'checkpoint-key.pub.pem']);
+    // which is why it is refused by default: what the old key signed no longer verifies
+    const old = await cli('--json', 'audit', 'verify', '--checkpoint', cpFile, '--pubkey', pub);
+    expect(old.code).toBe(1);
+    expect(JSON.parse(old.stdout)).toMatchObject({ ok: false, checkpointSignature: 'other key' });
   });
 });

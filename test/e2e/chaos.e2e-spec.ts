@@ -31,6 +31,8 @@ describe(`chaos: ${DURATION_S} s of load while services die`, () => {
     const nc = await connect({ servers: t.nc.getServer() });
     const acked = new Map<string, string>(); // request id -> position
     const attempts = new Map<string, number>();
+    // every -7 answer: the request id and when it arrived (-7 promises nothing was recorded)
+    const unavailable: { id: string; at: number }[] = [];
     let running = true;
     let killed = 0;
 
@@ -55,6 +57,7 @@ describe(`chaos: ${DURATION_S} s of load while services die`, () => {
                 break;
               }
               if (r.errorCode !== -7) throw new Error(`unexpected reply ${JSON.stringify(r)}`);
+              unavailable.push({ id, at: Date.now() });
             } catch (err) {
               if ((err as Error).message.startsWith('unexpected')) throw err;
             }
@@ -87,9 +90,15 @@ describe(`chaos: ${DURATION_S} s of load while services die`, () => {
     try {
       const rows = (
         await pool.query(
-          `SELECT position, stream_id, stream_version, event_json(data) AS d FROM events WHERE stream_id LIKE 'agent:chaos%' ORDER BY position`,
+          `SELECT position, stream_id, stream_version, recorded_at, event_json(data) AS d FROM events WHERE stream_id LIKE 'agent:chaos%' ORDER BY position`,
         )
-      ).rows as { position: number; stream_id: string; stream_version: number; d: Record<string, any> }[];
+      ).rows as {
+        position: number;
+        stream_id: string;
+        stream_version: number;
+        recorded_at: Date;
+        d: Record<string, any>;
+      }[];
       const syscalls = rows.filter((r) => r.d.requestId);
 
       // invariant 1: every acknowledged syscall is in the log, at the position it was told
@@ -101,6 +110,11 @@ describe(`chaos: ${DURATION_S} s of load while services die`, () => {
       // invariant 2: exactly one event per syscall, also after retries with the same id
       const duplicated = [...byRequest].filter(([, list]) => list.length > 1).map(([id]) => id);
       expect(duplicated).toEqual([]);
+
+      // -7 means nothing was recorded: no -7 ever answered an id whose event was already committed
+      const recordedAt = new Map(syscalls.map((r) => [r.d.requestId as string, r.recorded_at.getTime()]));
+      const lied = unavailable.filter((u) => (recordedAt.get(u.id) ?? Infinity) < u.at);
+      expect(lied).toEqual([]);
       expect([...attempts.values()].some((a) => a > 1)).toBe(true); // retries did happen
 
       // invariant 4: per agent, versions are dense and the file is the log's writes, in log order

@@ -17,7 +17,8 @@ function docs(file: string): Record<string, any>[] {
 describe('deployment manifests', () => {
   const all = readdirSync(k8s)
     .filter((f) => f.endsWith('.yaml'))
-    .flatMap((f) => docs(path.join(k8s, f)).map((d) => ({ file: f, d })));
+    .flatMap((f) => docs(path.join(k8s, f)).map((d) => ({ file: f, d })))
+    .filter((x) => x.d !== null);
 
   it('has a Deployment with probes, resources and graceful termination for each of the four services', () => {
     const deployments = all.filter((x) => x.d.kind === 'Deployment');
@@ -56,19 +57,42 @@ describe('deployment manifests', () => {
     );
   });
 
-  it('docker-compose brings up Postgres, NATS with JetStream, the migration and the four services', () => {
+  it('docker-compose brings up Postgres, operator-mode NATS, the migration and the four services', () => {
     const c = docs(path.join(root, 'docker-compose.yml'))[0];
     expect(Object.keys(c.services).sort()).toEqual([
+      'cli',
       'kernel',
       'migrate',
       'nats',
+      'nats-auth',
       'policy',
       'postgres',
       'recorder',
       'vfs',
     ]);
-    expect(c.services.nats.command).toContain('-js');
+    expect(c.services.nats.command).toEqual(['-c', '/auth/nats-server.conf']);
+    expect(c.services['nats-auth'].command.join(' ')).toContain('nats-auth init');
     for (const s of ['kernel', 'policy', 'recorder', 'vfs'])
       expect(c.services[s].command.join(' ')).toContain(`dist/apps/${s}/src/main.js`);
+  });
+
+  it('ships the production NATS permissions: one credential per service, the authority only to the kernel', () => {
+    const c = docs(path.join(root, 'docker-compose.yml'))[0];
+    const creds = ['kernel', 'policy', 'recorder', 'vfs'].map((s) => c.services[s].environment.AGENTOS_NATS_CREDS);
+    expect(creds).toEqual(['/auth/kernel.creds', '/auth/policy.creds', '/auth/recorder.creds', '/auth/vfs.creds']);
+    expect(c.services.kernel.environment.AGENTOS_NATS_AUTHORITY).toBe('/auth/authority.json');
+    for (const s of ['policy', 'recorder', 'vfs'])
+      expect(c.services[s].environment.AGENTOS_NATS_AUTHORITY).toBeUndefined();
+    for (const { d } of all.filter((x) => x.d.kind === 'Deployment')) {
+      const component = d.metadata.labels['app.kubernetes.io/component'];
+      const spec = d.spec.template.spec;
+      const env = Object.fromEntries(spec.containers[0].env.map((e: any) => [e.name, e.value]));
+      expect(env.AGENTOS_NATS_CREDS).toBe('/auth/nats.creds');
+      const secrets = spec.volumes.map((v: any) => v.secret?.secretName);
+      expect(secrets).toContain(`agentos-nats-${component}`);
+      expect(secrets.includes('agentos-nats-authority')).toBe(component === 'kernel');
+    }
+    // no shared services user, and no secret values in the base
+    expect(JSON.stringify(all.map((x) => x.d))).not.toMatch(/change-me|agentos-services/);
   });
 });

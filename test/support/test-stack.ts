@@ -1,4 +1,4 @@
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { LocalStack, type ServiceName } from '#devstack';
 import { parseNatsUrl, withSubjectPrefix } from '#contracts';
 import { TEST_NATS_URL, TEST_PG_URL, uniqueName } from './test-env.js';
@@ -22,6 +22,8 @@ export interface TestStackOptions {
   env?: Record<string, string>;
   pgUrl?: string;
   natsUrl?: string;
+  /** `.creds` text for the test's own connection, when the server uses JWT auth. */
+  natsCreds?: string;
   /** A subject prefix of the test's choosing (default: a unique one). */
   prefix?: string;
 }
@@ -39,7 +41,12 @@ export async function startTestStack(o: TestStackOptions = {}): Promise<TestStac
     env: o.env,
   });
   for (const s of o.services ?? []) await stack.start(s);
-  const nc = await connect({ ...parseNatsUrl(natsUrl), maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+  const nc = await connect({
+    ...parseNatsUrl(natsUrl),
+    ...(o.natsCreds ? { authenticator: credsAuthenticator(new TextEncoder().encode(o.natsCreds)) } : {}),
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 100,
+  });
   const subject = (s: string) => withSubjectPrefix(s, prefix);
   return {
     stack,

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Command } from 'commander';
 import { registerAudit } from './commands/audit.command.js';
 import { registerBench } from './commands/bench.command.js';
+import { registerHealth } from './commands/health.command.js';
 import { registerMigrate } from './commands/migrate.command.js';
 import { registerNatsAuth } from './commands/nats-auth.command.js';
 import { registerNatsConfig } from './commands/nats-config.command.js';
@@ -27,6 +28,7 @@ registerReplay(program, out);
 registerWhatIf(program, out);
 registerNatsConfig(program, out);
 registerNatsAuth(program, out);
+registerHealth(program, out);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,4 +1,5 @@
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { readFileSync } from 'node:fs';
 import { loadConfig } from '#config';
 import { isApiError, parseNatsUrl, withSubjectPrefix } from '#contracts';
 
@@ -11,7 +12,12 @@ export class NatsSession {
 
   static async open(): Promise<NatsSession> {
     const c = loadConfig('cli');
-    const nc = await connect({ ...parseNatsUrl(c.natsUrl), name: 'agentos-cli', timeout: 5000 });
+    const nc = await connect({
+      ...parseNatsUrl(c.natsUrl),
+      ...(c.natsCredsFile ? { authenticator: credsAuthenticator(readFileSync(c.natsCredsFile)) } : {}),
+      name: 'agentos-cli',
+      timeout: 5000,
+    });
     return new NatsSession(nc, c.subjectPrefix);
   }
 

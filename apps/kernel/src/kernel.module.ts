@@ -23,6 +23,11 @@ import { SyscallController } from './syscalls/syscall.controller.js';
 import { REPLY_CACHE_BYTES, SyscallService } from './syscalls/syscall.service.js';
 import { RecordedReplies } from './syscalls/recorded-replies.js';
 import { AgentLocks } from './agents/agent-locks.js';
+import {
+  CREDENTIAL_SETTINGS,
+  CredentialAuthority,
+  type CredentialSettings,
+} from './credentials/credential-authority.service.js';
 import { VfsClient } from './syscalls/vfs.client.js';
 import { TOOL_SETTINGS, ToolInvoker, type ToolSettings } from './tools/tool-invoker.service.js';
 import { ToolRegistry } from './tools/tool-registry.service.js';
@@ -34,6 +39,7 @@ export class KernelModule {
     const snapshots: SnapshotSettings = {
       enabled: (env.AGENTOS_SNAPSHOTS ?? 'on') !== 'off',
       every: Number(env.AGENTOS_SNAPSHOT_EVERY || 200),
+      maxBytes: Number(env.AGENTOS_AGENT_CACHE_BYTES || 256 * 1024 * 1024),
     };
     const recorder: RecorderClientSettings = recorderClientSettingsFromEnv(env);
     const tools: ToolSettings = {
@@ -50,6 +56,15 @@ export class KernelModule {
         { provide: TOOL_SETTINGS, useValue: tools },
         { provide: REPLY_CACHE_BYTES, useValue: Number(env.AGENTOS_REPLY_CACHE_BYTES || 32 * 1024 * 1024) },
         AgentLocks,
+        {
+          provide: CREDENTIAL_SETTINGS,
+          useValue: {
+            authorityFile: env.AGENTOS_NATS_AUTHORITY || null,
+            ttlSeconds: Number(env.AGENTOS_AGENT_CREDENTIAL_TTL_S || 0),
+            resyncMs: Number(env.AGENTOS_CREDENTIAL_RESYNC_MS || 60_000),
+          } satisfies CredentialSettings,
+        },
+        CredentialAuthority,
         RecordedReplies,
         { provide: PgEventReader, inject: [PG_POOL], useFactory: (pool: pg.Pool) => new PgEventReader(pool) },
         CommittedEventsFeed,

@@ -20,6 +20,7 @@ export class VfsModule {
     const cache: VfsCacheSettings = {
       snapshots: (env.AGENTOS_SNAPSHOTS ?? 'on') !== 'off',
       snapshotEvery: Number(env.AGENTOS_SNAPSHOT_EVERY || 200),
+      maxBytes: Number(env.AGENTOS_VFS_CACHE_BYTES || 512 * 1024 * 1024),
     };
     return {
       module: VfsModule,

@@ -56,6 +56,20 @@ export function evolveAgent(state: AgentState | null, e: FoldableEvent): AgentSt
           state.lastEventAt = text(d, 'at');
         }
         break;
+      case EventTypes.CredentialIssued:
+        if (e.schemaVersion === 1) {
+          const key = text(d, 'publicKey');
+          state.lastEventAt = text(d, 'at');
+          if (!state.credentials.includes(key)) state.credentials.push(key);
+        }
+        break;
+      case EventTypes.CredentialRevoked:
+        if (e.schemaVersion === 1) {
+          const key = text(d, 'publicKey');
+          state.lastEventAt = text(d, 'at');
+          state.credentials = state.credentials.filter((k) => k !== key);
+        }
+        break;
       case EventTypes.AgentCreated:
         throw new Unfoldable('a second AgentCreated');
     }
@@ -215,7 +229,11 @@ function fault(s: AgentState, e: FoldableEvent, reason: string): void {
 function isKnown(e: FoldableEvent): boolean {
   return (
     (e.type === EventTypes.SyscallRecorded && (e.schemaVersion === 1 || e.schemaVersion === 2)) ||
-    ((e.type === EventTypes.SignalDelivered || e.type === EventTypes.AgentDestroyed) && e.schemaVersion === 1)
+    ((e.type === EventTypes.SignalDelivered ||
+      e.type === EventTypes.AgentDestroyed ||
+      e.type === EventTypes.CredentialIssued ||
+      e.type === EventTypes.CredentialRevoked) &&
+      e.schemaVersion === 1)
   );
 }
 

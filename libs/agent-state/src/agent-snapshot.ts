@@ -21,6 +21,7 @@ export interface AgentSnapshotV3 {
   lastPolicyVersion: number | null;
   usage: [action: string, buckets: [number, number][]][];
   lastEventAt: string;
+  credentials: string[];
   faults: number;
   lastFault: FoldFault | null;
 }
@@ -47,6 +48,7 @@ export function toAgentSnapshot(s: AgentState): AgentSnapshotV3 {
     lastPolicyVersion: s.lastPolicyVersion,
     usage: [...s.usage].sort(byKey).map(([a, b]) => [a, b.map(([m, c]) => [m, c] as [number, number])]),
     lastEventAt: s.lastEventAt,
+    credentials: [...s.credentials],
     faults: s.faults,
     lastFault: s.lastFault ? { ...s.lastFault } : null,
   };
@@ -60,6 +62,7 @@ export function fromAgentSnapshot(j: AgentSnapshotV3): AgentState {
     dispositions: new Map(j.dispositions),
     counters: { ...j.counters },
     usage: new Map(j.usage.map(([a, b]) => [a, b.map(([m, c]) => [m, c] as [number, number])])),
+    credentials: [...j.credentials],
     lastFault: j.lastFault ? { ...j.lastFault } : null,
   };
 }

@@ -65,6 +65,8 @@ export interface AgentState {
   usage: ActionUsage;
   /** Time of the last folded event (ISO), the clock rate windows are pruned against. */
   lastEventAt: string;
+  /** Public keys of NATS credentials issued to the agent and not revoked, oldest first. */
+  credentials: string[];
   /** Events the fold could not apply: their version counts, nothing else changed. */
   faults: number;
   lastFault: FoldFault | null;
@@ -103,6 +105,7 @@ export function newAgentState(
     lastPolicyVersion: null,
     usage: new Map(),
     lastEventAt: at,
+    credentials: [],
     faults: 0,
     lastFault: null,
   };
@@ -123,6 +126,7 @@ export function cloneAgentState(s: AgentState): AgentState {
     dispositions: new Map(s.dispositions),
     counters: { ...s.counters },
     usage,
+    credentials: [...s.credentials],
     lastFault: s.lastFault ? { ...s.lastFault } : null,
   };
 }

@@ -1,4 +1,4 @@
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { parseNatsUrl, withSubjectPrefix } from '#contracts';
 
 export interface ConnectionOptions {
@@ -7,6 +7,8 @@ export interface ConnectionOptions {
   /** Credentials when the server requires them and the URL does not carry them. */
   user?: string;
   pass?: string;
+  /** The text of a NATS `.creds` file (JWT and NKey seed) when the servers use decentralised auth. */
+  creds?: string;
   /** Prefix of reply subjects; agents use a private one (`_INBOX.<agentId>`) that only they may read. */
   inboxPrefix?: string;
   /** Reuse an existing connection (the client will then never close it). */
@@ -31,6 +33,7 @@ export async function openConnection(o: ConnectionOptions): Promise<{ nc: NatsCo
     waitOnFirstConnect: true,
     ...((o.user ?? user) ? { user: o.user ?? user, pass: o.pass ?? pass } : {}),
     ...(o.inboxPrefix ? { inboxPrefix: o.inboxPrefix } : {}),
+    ...(o.creds ? { authenticator: credsAuthenticator(new TextEncoder().encode(o.creds)) } : {}),
   });
   return { nc, owned: true };
 }

@@ -17,6 +17,7 @@ export const Subjects = {
   adminAgentsSignal: 'agentos.v1.admin.agents.signal',
   adminToolsRegister: 'agentos.v1.admin.tools.register',
   adminAgentsDestroy: 'agentos.v1.admin.agents.destroy',
+  adminAgentsCredentials: 'agentos.v1.admin.agents.credentials',
   adminAgentsList: 'agentos.v1.admin.agents.list',
   adminAgentsDigest: 'agentos.v1.admin.agents.digest',
   adminToolsList: 'agentos.v1.admin.tools.list',

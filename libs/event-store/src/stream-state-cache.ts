@@ -26,12 +26,17 @@ export interface StreamStateCacheOptions<S> {
   snapshotEvery?: number;
   /** Most streams kept in memory; the least recently used are evicted. */
   maxEntries?: number;
+  /** Most bytes of state kept in memory (by `sizeOf`); the least recently used are evicted. */
+  maxBytes?: number;
+  /** Bytes a state takes in memory, roughly (cheap: called after every fold of new events). */
+  sizeOf?: (state: S) => number;
   onSnapshotError?: (err: unknown) => void;
 }
 
 interface Entry<S> extends CachedStream<S> {
   snapshotVersion: number;
   stale: boolean;
+  bytes: number;
 }
 
 /**
@@ -45,6 +50,7 @@ interface Entry<S> extends CachedStream<S> {
 export class StreamStateCache<S> {
   private readonly entries = new Map<string, Entry<S>>();
   private readonly loading = new Map<string, { promise: Promise<Entry<S>>; buffered: StreamEvent[] }>();
+  private totalBytes = 0;
 
   constructor(
     private readonly reader: PgEventReader,
@@ -55,7 +61,15 @@ export class StreamStateCache<S> {
     return this.entries.size;
   }
 
-  /** The current cached state (loading it if needed). The returned state must not be mutated. */
+  /** Bytes of cached state, as `sizeOf` counts them. */
+  get bytes(): number {
+    return this.totalBytes;
+  }
+
+  /**
+   * The current cached state (loading it if needed). The cache folds its own states in place:
+   * a caller reads it while it holds the stream's lock, and never changes it itself.
+   */
   async get(streamId: string): Promise<CachedStream<S>> {
     const e = this.entries.get(streamId);
     if (e && !e.stale) {
@@ -75,7 +89,7 @@ export class StreamStateCache<S> {
   }
 
   invalidate(streamId: string): void {
-    this.entries.delete(streamId);
+    this.drop(streamId);
   }
 
   /** Folds events that follow the cached version (own commits, feed). Out-of-order ones mark it stale. */
@@ -95,7 +109,9 @@ export class StreamStateCache<S> {
       }
       this.foldInto(e, ev);
     }
+    this.resize(streamId, e);
     this.maybeSnapshot(streamId, e);
+    this.evict();
   }
 
   /**
@@ -123,14 +139,14 @@ export class StreamStateCache<S> {
         for (const ev of slot.buffered.sort((a, b) => a.streamVersion - b.streamVersion)) {
           if (ev.streamVersion === entry.version + 1) this.foldInto(entry, ev);
         }
+        this.drop(streamId);
         if (entry.version > 0) {
-          this.entries.delete(streamId);
+          entry.bytes = 0;
           this.entries.set(streamId, entry);
-          this.evict();
+          this.resize(streamId, entry);
           this.maybeSnapshot(streamId, entry);
-        } else {
-          this.entries.delete(streamId); // never cache "does not exist": it may be created elsewhere
-        }
+          this.evict();
+        } // else: never cache "does not exist": it may be created elsewhere
         return entry;
       } finally {
         this.loading.delete(streamId);
@@ -154,8 +170,9 @@ export class StreamStateCache<S> {
             position: snap.position,
             snapshotVersion: snap.version,
             stale: false,
+            bytes: 0,
           }
-        : { state: null, version: 0, position: 0, snapshotVersion: 0, stale: false };
+        : { state: null, version: 0, position: 0, snapshotVersion: 0, stale: false, bytes: 0 };
     }
     for (;;) {
       const page = await this.reader.readStream(streamId, { fromVersion: entry.version + 1, limit: 1000 });
@@ -179,11 +196,27 @@ export class StreamStateCache<S> {
     this.o.snapshots.save(snap).catch((err) => this.o.onSnapshotError?.(err));
   }
 
+  /** Recounts a cached entry's bytes after its state changed. */
+  private resize(streamId: string, e: Entry<S>): void {
+    if (!this.o.sizeOf || this.entries.get(streamId) !== e) return;
+    const bytes = e.state ? this.o.sizeOf(e.state) : 0;
+    this.totalBytes += bytes - e.bytes;
+    e.bytes = bytes;
+  }
+
+  private drop(streamId: string): void {
+    const e = this.entries.get(streamId);
+    if (!e) return;
+    this.entries.delete(streamId);
+    this.totalBytes -= e.bytes;
+  }
+
+  /** Least recently used first, down to both bounds (the newest entry always stays). */
   private evict(): void {
-    const max = this.o.maxEntries ?? 100_000;
-    while (this.entries.size > max) {
-      const oldest = this.entries.keys().next().value as string;
-      this.entries.delete(oldest);
+    const maxEntries = this.o.maxEntries ?? 100_000;
+    const maxBytes = this.o.maxBytes ?? Infinity;
+    while (this.entries.size > 1 && (this.entries.size > maxEntries || this.totalBytes > maxBytes)) {
+      this.drop(this.entries.keys().next().value as string);
     }
   }
 }

@@ -1,17 +1,17 @@
 import type { Command } from 'commander';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Subjects, type SignalDeliveredV1, type SyscallRecordedV1 } from '#contracts';
 import type { AuditFilter, AuditStats, RecordedEvent } from '#event-store';
 import { ChainCheck, type ChainProblem } from '../audit/chain-check.js';
 import {
-  checkpointSignatureValid,
-  generateCheckpointKeys,
+  checkCheckpointSignature,
+  KeyExistsError,
   loadKey,
   signCheckpoint,
+  writeKeyPair,
   type Checkpoint,
 } from '../audit/checkpoint.js';
-import { ExportWriter, verifyExport } from '../audit/export-files.js';
+import { ExportWriter, NOT_AUTHENTICATED, verifyExport } from '../audit/export-files.js';
 import { hashBefore, remoteEvents, remoteHead } from '../audit/remote-log.js';
 import { withSession } from '../nats-session.js';
 import type { CliOutput } from '../output.js';
@@ -120,6 +120,19 @@ function describeProblem(p: ChainProblem): string {
   return `first bad event at position ${p.position}: ${what}`;
 }
 
+/** A reason for failing, on stderr, whatever the output format (stdout carries the result). */
+function complain(message: string): void {
+  process.stderr.write(`agentos: ${message}\n`);
+}
+
+function readCheckpoint(file: string): Checkpoint {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Checkpoint;
+  } catch (err) {
+    throw new Error(`cannot read the checkpoint ${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
 export function registerAudit(program: Command, out: CliOutput): void {
   const audit = program.command('audit').description('query, follow, export and verify the event log (compliance)');
 
@@ -226,16 +239,27 @@ export function registerAudit(program: Command, out: CliOutput): void {
     .action(async (o: { from: string; to?: string; checkpoint?: string; pubkey?: string }) => {
       let checkpoint: Checkpoint | undefined;
       if (o.checkpoint) {
-        checkpoint = JSON.parse(readFileSync(o.checkpoint, 'utf8')) as Checkpoint;
         const pub = o.pubkey ?? process.env.AGENTOS_CHECKPOINT_PUBKEY;
         if (!pub)
           throw new Error('--pubkey (or AGENTOS_CHECKPOINT_PUBKEY) is needed to check the checkpoint signature');
-        if (!checkpointSignatureValid(checkpoint, loadKey(pub, 'public'))) {
-          out.result(
-            { ok: false, checkpoint: 'signature invalid' },
-            'the checkpoint signature is not valid for this key: it was not signed by it, or it was changed',
-          );
+        const publicKey = loadKey(pub, 'public');
+        checkpoint = readCheckpoint(o.checkpoint);
+        // an unsigned checkpoint, or one signed by another key, proves nothing: anyone can write one
+        const sig = checkCheckpointSignature(checkpoint, publicKey);
+        if (sig.status !== 'valid') {
           process.exitCode = 1;
+          complain(`${o.checkpoint}: ${sig.reason}`);
+          out.result(
+            {
+              ok: false,
+              checkpoint: 'signature invalid',
+              checkpointSignature: sig.status,
+              expectedKeyId: sig.expectedKeyId,
+              ...(sig.keyId ? { checkpointKeyId: sig.keyId } : {}),
+              problem: sig.reason,
+            },
+            `FAILED: ${sig.reason}`,
+          );
           return;
         }
       }
@@ -287,7 +311,11 @@ export function registerAudit(program: Command, out: CliOutput): void {
           seconds: Math.round((performance.now() - started) / 10) / 100,
         };
       });
-      if (!report.ok) process.exitCode = 1;
+      if (!report.ok) {
+        process.exitCode = 1;
+        const why = [report.problem, 'checkpoint' in report ? `checkpoint ${report.checkpoint}` : undefined];
+        complain(`verification failed: ${why.filter(Boolean).join('; ')}`);
+      }
       out.result(report, () => {
         if (report.ok) {
           process.stdout.write(
@@ -344,16 +372,28 @@ export function registerAudit(program: Command, out: CliOutput): void {
     .command('keygen')
     .description('create an Ed25519 key pair for checkpoints and signed exports')
     .requiredOption('--out <dir>', 'directory for checkpoint-key.pem (private) and checkpoint-key.pub.pem')
-    .action((o: { out: string }) => {
-      mkdirSync(o.out, { recursive: true });
-      const { privatePem, publicPem } = generateCheckpointKeys();
-      const priv = path.join(o.out, 'checkpoint-key.pem');
-      writeFileSync(priv, privatePem, { mode: 0o600 });
-      chmodSync(priv, 0o600);
-      writeFileSync(path.join(o.out, 'checkpoint-key.pub.pem'), publicPem);
+    .option(
+      '--force',
+      'replace an existing key pair (what was signed with the old key no longer verifies with the new one)',
+    )
+    .action((o: { out: string; force?: boolean }) => {
+      let written: ReturnType<typeof writeKeyPair>;
+      try {
+        written = writeKeyPair(o.out, Boolean(o.force));
+      } catch (err) {
+        if (!(err instanceof KeyExistsError)) throw err;
+        process.exitCode = 1;
+        complain(err.message);
+        if (out.json) out.result({ ok: false, existing: err.existing, error: { message: err.message } }, '');
+        return;
+      }
+      const { privateKey, publicKey, replaced } = written;
       out.result(
-        { privateKey: priv, publicKey: path.join(o.out, 'checkpoint-key.pub.pem') },
-        `wrote ${priv} (keep it secret) and ${path.join(o.out, 'checkpoint-key.pub.pem')}`,
+        { ok: true, privateKey, publicKey, ...(replaced.length ? { replaced } : {}) },
+        `wrote ${privateKey} (keep it secret) and ${publicKey}` +
+          (replaced.length
+            ? `; replaced the previous pair: checkpoints and exports signed with the old key no longer verify with ${publicKey}`
+            : ''),
       );
     });
 
@@ -407,21 +447,34 @@ export function registerAudit(program: Command, out: CliOutput): void {
     .command('verify-export')
     .description('verify an export offline: digests, the chain between its end points, signature, checkpoint')
     .argument('<dir>', 'export directory')
-    .option('--pubkey <pem>', 'public key (file or PEM) for the signatures')
-    .option('--checkpoint <file>', 'a signed checkpoint inside the exported range')
+    .option(
+      '--pubkey <pem>',
+      'public key (file or PEM) the manifest must be signed by (or AGENTOS_CHECKPOINT_PUBKEY); without it, authenticity is not checked',
+    )
+    .option('--checkpoint <file>', 'a signed checkpoint inside the exported range (needs the public key)')
     .action(async (dir: string, o: { pubkey?: string; checkpoint?: string }) => {
       const pub = o.pubkey ?? process.env.AGENTOS_CHECKPOINT_PUBKEY;
+      if (o.checkpoint && !pub)
+        throw new Error('--pubkey (or AGENTOS_CHECKPOINT_PUBKEY) is needed to check the checkpoint signature');
       const r = await verifyExport(
         dir,
         pub ? loadKey(pub, 'public') : undefined,
-        o.checkpoint ? (JSON.parse(readFileSync(o.checkpoint, 'utf8')) as Checkpoint) : undefined,
+        o.checkpoint ? readCheckpoint(o.checkpoint) : undefined,
       );
-      if (!r.ok) process.exitCode = 1;
+      const reasons = [...(r.firstBad ? [describeProblem(r.firstBad)] : []), ...r.problems];
+      if (!r.ok) {
+        process.exitCode = 1;
+        complain(`the export in ${dir} failed verification: ${reasons.join('; ')}`);
+      } else if (!r.authenticated) complain(`warning: ${NOT_AUTHENTICATED}`);
       out.result(r, () => {
+        const what = `${r.count} events, positions ${r.fromPosition}..${r.toPosition}, chain intact`;
         process.stdout.write(
-          r.ok
-            ? `ok: ${r.count} events, positions ${r.fromPosition}..${r.toPosition}, chain intact; signature ${r.signature}${r.checkpoint ? `; checkpoint ${r.checkpoint}` : ''}\n`
-            : `FAILED: ${[...(r.firstBad ? [describeProblem(r.firstBad)] : []), ...r.problems].join('; ')}\n`,
+          !r.ok
+            ? `FAILED: ${reasons.join('; ')}\n`
+            : r.authenticated
+              ? `ok: ${what}; signature valid${r.checkpoint ? `; checkpoint ${r.checkpoint}` : ''}\n`
+              : `NOT AUTHENTICATED: ${what}, but the signature was not checked (no public key given): ` +
+                `this does not show who produced the export\n`,
         );
       });
     });

@@ -46,44 +46,63 @@ export function registerNatsAuth(program: Command, out: CliOutput): void {
     .option('--prefix <prefix>', 'subject prefix', process.env.AGENTOS_SUBJECT_PREFIX ?? 'agentos')
     .option('--resolver-dir <dir>', 'where nats-server keeps account JWTs (default <out>/jwt)')
     .option('--port <port>', 'nats-server client port written into the config')
+    .option('--monitor-port <port>', 'nats-server HTTP monitoring port written into the config (health checks)')
+    .option('--host <host>', 'address nats-server listens on, written into the config')
     .option('--force', 'overwrite an existing authority.json (every credential minted from it stops working)')
-    .action(async (o: { out: string; prefix: string; resolverDir?: string; port?: string; force?: boolean }) => {
-      const dir = path.resolve(o.out);
-      const authorityFile = path.join(dir, 'authority.json');
-      if (existsSync(authorityFile) && !o.force) {
-        throw new Error(`${authorityFile} exists; refusing to replace the authority (use --force)`);
-      }
-      mkdirSync(dir, { recursive: true });
-      const authority = await createAuthority({ subjectPrefix: o.prefix });
-      writeSecret(authorityFile, authorityToJson(authority));
-      const resolverDir = path.resolve(o.resolverDir ?? path.join(dir, 'jwt'));
-      const port = o.port === undefined ? undefined : Number(o.port);
-      const configFile = path.join(dir, 'nats-server.conf');
-      writeFileSync(configFile, natsServerConfig(authority, { resolverDir, port }));
-      const creds: Record<string, string> = {};
-      for (const role of SERVICE_ROLES) {
-        creds[role] = path.join(dir, `${role}.creds`);
-        writeSecret(creds[role], (await mintUser(authority, { role })).creds);
-      }
-      // The system user pushes account JWTs (revocations); whoever revokes agents needs it.
-      creds.sys = path.join(dir, 'sys.creds');
-      writeSecret(creds.sys, (await mintSystemUser(authority)).creds);
-      out.result(
-        {
-          authority: authorityFile,
-          config: configFile,
-          resolverDir,
-          creds,
-          operator: authority.operator.publicKey,
-          account: authority.account.publicKey,
-          systemAccount: authority.system.publicKey,
-        },
-        [
-          `wrote ${authorityFile} (secret), ${configFile} and ${Object.keys(creds).length} creds files in ${dir}`,
-          `start the server with: nats-server -c ${configFile}`,
-        ].join('\n'),
-      );
-    });
+    .option('--if-missing', 'do nothing (exit 0) when the authority already exists (for init containers)')
+    .action(
+      async (o: {
+        out: string;
+        prefix: string;
+        resolverDir?: string;
+        port?: string;
+        monitorPort?: string;
+        host?: string;
+        force?: boolean;
+        ifMissing?: boolean;
+      }) => {
+        const dir = path.resolve(o.out);
+        const authorityFile = path.join(dir, 'authority.json');
+        if (existsSync(authorityFile) && o.ifMissing) {
+          out.result({ authority: authorityFile, created: false }, `${authorityFile} exists; nothing to do`);
+          return;
+        }
+        if (existsSync(authorityFile) && !o.force) {
+          throw new Error(`${authorityFile} exists; refusing to replace the authority (use --force)`);
+        }
+        mkdirSync(dir, { recursive: true });
+        const authority = await createAuthority({ subjectPrefix: o.prefix });
+        writeSecret(authorityFile, authorityToJson(authority));
+        const resolverDir = path.resolve(o.resolverDir ?? path.join(dir, 'jwt'));
+        const port = o.port === undefined ? undefined : Number(o.port);
+        const configFile = path.join(dir, 'nats-server.conf');
+        const extra = o.monitorPort === undefined ? [] : [`http_port: ${Number(o.monitorPort)}`];
+        writeFileSync(configFile, natsServerConfig(authority, { resolverDir, port, host: o.host, extra }));
+        const creds: Record<string, string> = {};
+        for (const role of SERVICE_ROLES) {
+          creds[role] = path.join(dir, `${role}.creds`);
+          writeSecret(creds[role], (await mintUser(authority, { role })).creds);
+        }
+        // The system user pushes account JWTs (revocations); whoever revokes agents needs it.
+        creds.sys = path.join(dir, 'sys.creds');
+        writeSecret(creds.sys, (await mintSystemUser(authority)).creds);
+        out.result(
+          {
+            authority: authorityFile,
+            config: configFile,
+            resolverDir,
+            creds,
+            operator: authority.operator.publicKey,
+            account: authority.account.publicKey,
+            systemAccount: authority.system.publicKey,
+          },
+          [
+            `wrote ${authorityFile} (secret), ${configFile} and ${Object.keys(creds).length} creds files in ${dir}`,
+            `start the server with: nats-server -c ${configFile}`,
+          ].join('\n'),
+        );
+      },
+    );
 
   const mintCommand = (name: 'agent' | 'tool', arg: string, role: (id: string) => NatsRole) =>
     cmd

@@ -47,6 +47,11 @@ export class AgentAdminController {
     return this.admin.destroy(b.agentId, b.reason);
   }
 
+  @MessagePattern(Subjects.adminAgentsCredentials, { queue: 'kernel' })
+  credentials(@Payload(JsonBodyPipe, protocolValidationPipe()) b: AgentRefDto) {
+    return this.admin.issueCredentials(b.agentId);
+  }
+
   @MessagePattern(Subjects.adminAgentsList, { queue: 'kernel' })
   list(@Payload(JsonBodyPipe, protocolValidationPipe()) b: ListAgentsDto) {
     return this.admin.list(b.after);

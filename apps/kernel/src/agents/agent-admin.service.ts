@@ -12,6 +12,8 @@ import {
   agentStream,
   parseSignal,
   type AgentCreatedV1,
+  type CredentialIssuedV1,
+  type CredentialRevokedV1,
   type AgentDestroyedV1,
   type LifecycleState,
   type SignalDeliveredV1,
@@ -21,7 +23,9 @@ import {
 import { agentDigest, planDeliveries, type AgentState } from '#agent-state';
 import { PgEventReader, type NewEvent, type StreamEvent } from '#event-store';
 import { NatsRpcClient } from '#messaging';
-import { AGENTOS_CONFIG, PG_POOL } from '#runtime';
+import { AGENTOS_CONFIG, PG_POOL, ROOT_LOGGER } from '#runtime';
+import type pino from 'pino';
+import { CredentialAuthority } from '../credentials/credential-authority.service.js';
 import { createHash } from 'node:crypto';
 import { PolicyGate } from '../policy/policy-gate.service.js';
 import { RecorderClient } from '#runtime';
@@ -44,6 +48,11 @@ export interface AgentView {
   dispositions: Record<string, string>;
   counters: AgentState['counters'];
   lastPolicyVersion: number | null;
+  /** Public keys of its NATS credentials that are not revoked. */
+  credentials: string[];
+  /** Events of its stream the kernel could not apply, and the last of them. */
+  faults: number;
+  lastFault: AgentState['lastFault'];
 }
 
 /** Ring 0 operations on agents and tools (admin subjects), each recorded as events. */
@@ -62,33 +71,97 @@ export class AgentAdminService {
     private readonly rpc: NatsRpcClient,
     @Inject(PG_POOL) private readonly pool: pg.Pool,
     @Inject(AGENTOS_CONFIG) private readonly config: AgentOsConfig,
+    private readonly credentials: CredentialAuthority,
+    @Inject(ROOT_LOGGER) private readonly logger: pino.Logger,
   ) {}
 
-  async create(agentId: string, role = 'agent'): Promise<{ agentId: string; role: string; state: LifecycleState }> {
+  /**
+   * Registers an agent. Where the kernel holds the deployment's NATS authority, the agent's own
+   * credentials are minted too: their public key is recorded with the creation (same append) and
+   * the `.creds` text is returned to the operator, once.
+   */
+  async create(
+    agentId: string,
+    role = 'agent',
+  ): Promise<{ agentId: string; role: string; state: LifecycleState; credentials?: string }> {
     const at = new Date().toISOString();
     const data: AgentCreatedV1 = { agentId, role, at };
+    const credential = this.credentials.enabled ? await this.credentials.issue(agentId) : null;
+    const events: { type: string; data: unknown }[] = [{ type: EventTypes.AgentCreated, data }];
+    if (credential) {
+      const issued: CredentialIssuedV1 = { publicKey: credential.publicKey, expiresAt: credential.expiresAt, at };
+      events.push({ type: EventTypes.CredentialIssued, data: issued });
+    }
     const out = await this.recorder.append({
       appends: [
         {
           streamId: agentStream(agentId),
           expectedVersion: 0,
-          events: [this.event(EventTypes.AgentCreated, data, agentId)],
+          events: events.map((e) => this.event(e.type, e.data, agentId)),
         },
       ],
     });
     if (out.status === 'conflict')
       throw new ProtocolError(ErrorCode.INVALID_REQUEST, `agent ${agentId} already exists`);
     const committed = this.committed(out);
-    this.agents.apply(agentId, [
-      {
-        type: EventTypes.AgentCreated,
+    this.agents.apply(
+      agentId,
+      events.map((e, i) => ({
+        type: e.type,
         schemaVersion: 1,
-        data,
-        streamVersion: committed[0].streamVersion,
-        position: committed[0].position,
-      },
-    ]);
-    return { agentId, role, state: 'running' };
+        data: e.data,
+        streamVersion: committed[i].streamVersion,
+        position: committed[i].position,
+      })),
+    );
+    return { agentId, role, state: 'running', ...(credential ? { credentials: credential.creds } : {}) };
+  }
+
+  /** New NATS credentials for an existing agent (lost creds, rotation); earlier ones stay valid until revoked. */
+  async issueCredentials(agentId: string): Promise<{ agentId: string; publicKey: string; credentials: string }> {
+    if (!this.credentials.enabled) {
+      throw new ProtocolError(
+        ErrorCode.INVALID_REQUEST,
+        'this kernel issues no credentials (AGENTOS_NATS_AUTHORITY unset)',
+      );
+    }
+    return this.locks.run(agentId, async () => {
+      for (let attempt = 0; attempt < 16; attempt++) {
+        const s = attempt === 0 ? await this.current(agentId) : (await this.agents.refresh(agentId)).state;
+        if (!s) throw notRegistered(agentId);
+        if (s.lifecycle === 'terminated') {
+          throw new ProtocolError(ErrorCode.TERMINATED, `Agent ${agentId} has been terminated`);
+        }
+        const credential = await this.credentials.issue(agentId);
+        const data: CredentialIssuedV1 = {
+          publicKey: credential.publicKey,
+          expiresAt: credential.expiresAt,
+          at: new Date().toISOString(),
+        };
+        const out = await this.recorder.append({
+          appends: [
+            {
+              streamId: agentStream(agentId),
+              expectedVersion: s.version,
+              events: [this.event(EventTypes.CredentialIssued, data, agentId)],
+            },
+          ],
+        });
+        if (out.status === 'conflict') continue;
+        const [c] = this.committed(out);
+        this.agents.apply(agentId, [
+          {
+            type: EventTypes.CredentialIssued,
+            schemaVersion: 1,
+            data,
+            streamVersion: c.streamVersion,
+            position: c.position,
+          },
+        ]);
+        return { agentId, publicKey: credential.publicKey, credentials: credential.creds };
+      }
+      throw new ProtocolError(ErrorCode.UNAVAILABLE, 'too much contention on this agent; try again');
+    });
   }
 
   async get(agentId: string): Promise<AgentView & { digest: string }> {
@@ -166,28 +239,44 @@ export class AgentAdminService {
       for (let attempt = 0; attempt < 16; attempt++) {
         const s = attempt === 0 ? await this.current(agentId) : (await this.agents.refresh(agentId)).state;
         if (!s) throw notRegistered(agentId);
-        if (s.lifecycle === 'terminated') return { agentId, state: 'terminated' as const };
-        const data: AgentDestroyedV1 = { agentId, reason, at: new Date().toISOString() };
+        const at = new Date().toISOString();
+        // destroying revokes the agent's credentials in the same append, even if it had already ended
+        const events: { type: string; data: unknown }[] = [];
+        if (s.lifecycle !== 'terminated') {
+          events.push({ type: EventTypes.AgentDestroyed, data: { agentId, reason, at } satisfies AgentDestroyedV1 });
+        }
+        for (const publicKey of s.credentials) {
+          const revoked: CredentialRevokedV1 = { publicKey, reason: `agent destroyed: ${reason}`.slice(0, 1024), at };
+          events.push({ type: EventTypes.CredentialRevoked, data: revoked });
+        }
+        if (events.length === 0) return { agentId, state: 'terminated' as const };
         const out = await this.recorder.append({
           appends: [
             {
               streamId: agentStream(agentId),
               expectedVersion: s.version,
-              events: [this.event(EventTypes.AgentDestroyed, data, agentId)],
+              events: events.map((e) => this.event(e.type, e.data, agentId)),
             },
           ],
         });
         if (out.status === 'conflict') continue;
-        const [c] = this.committed(out);
-        this.agents.apply(agentId, [
-          {
-            type: EventTypes.AgentDestroyed,
+        const committed = this.committed(out);
+        this.agents.apply(
+          agentId,
+          events.map((e, i) => ({
+            type: e.type,
             schemaVersion: 1,
-            data,
-            streamVersion: c.streamVersion,
-            position: c.position,
-          },
-        ]);
+            data: e.data,
+            streamVersion: committed[i].streamVersion,
+            position: committed[i].position,
+          })),
+        );
+        if (s.credentials.length > 0) {
+          // recorded: the push follows now, and again on every resync until the servers have it
+          await this.credentials
+            .sync()
+            .catch((err) => this.logger.warn({ err: (err as Error).message }, 'revocation push failed; will retry'));
+        }
         return { agentId, state: 'terminated' as const };
       }
       throw new ProtocolError(ErrorCode.UNAVAILABLE, 'too much contention on this agent; try again');
@@ -280,5 +369,8 @@ function view(s: AgentState): AgentView {
     dispositions: Object.fromEntries(s.dispositions),
     counters: s.counters,
     lastPolicyVersion: s.lastPolicyVersion,
+    credentials: s.credentials,
+    faults: s.faults,
+    lastFault: s.lastFault,
   };
 }

@@ -17,6 +17,15 @@ import { CommittedEventsFeed, PG_POOL, ROOT_LOGGER } from '#runtime';
 export interface SnapshotSettings {
   enabled: boolean;
   every: number;
+  /** Most bytes of agent states kept in memory (AGENTOS_AGENT_CACHE_BYTES). */
+  maxBytes: number;
+}
+
+/** Bytes an agent's kernel state takes in memory, roughly. */
+export function agentStateBytes(s: AgentState): number {
+  let usage = 0;
+  for (const [action, buckets] of s.usage) usage += 64 + action.length * 2 + buckets.length * 48;
+  return 1024 + usage + s.pending.length * 160 + s.credentials.length * 120 + s.agentId.length * 2;
 }
 export const SNAPSHOT_SETTINGS = Symbol('SNAPSHOT_SETTINGS');
 
@@ -42,6 +51,8 @@ export class AgentStateCache {
           })
         : undefined,
       snapshotEvery: snapshots.every,
+      maxBytes: snapshots.maxBytes,
+      sizeOf: agentStateBytes,
       onSnapshotError: (err) => logger.warn({ err: (err as Error).message }, 'snapshot not written'),
     });
     feed.onCommitted((hint) => {

@@ -19,6 +19,13 @@ export const VFS_SNAPSHOT_SCHEMA = 1;
 export interface VfsCacheSettings {
   snapshots: boolean;
   snapshotEvery: number;
+  /** Most bytes of file systems kept in memory (AGENTOS_VFS_CACHE_BYTES); least recently used go first. */
+  maxBytes: number;
+}
+
+/** Bytes an agent's file system takes in memory, roughly: contents plus per-entry overhead. */
+export function vfsStateBytes(s: VfsState): number {
+  return 512 + s.totalBytes + s.files.size * 256 + s.fds.size * 96;
 }
 export const VFS_CACHE_SETTINGS = Symbol('VFS_CACHE_SETTINGS');
 
@@ -48,6 +55,8 @@ export class VfsStateCache {
           })
         : undefined,
       snapshotEvery: settings.snapshotEvery,
+      maxBytes: settings.maxBytes,
+      sizeOf: vfsStateBytes,
       onSnapshotError: (err) => logger.warn({ err: (err as Error).message }, 'snapshot not written'),
     });
     feed.onCommitted((hint) => {

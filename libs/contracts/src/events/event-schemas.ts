@@ -18,6 +18,8 @@ const TEXT = (max: number) => ({ type: 'string', maxLength: max });
 const NULLABLE = (s: Schema) => ({ anyOf: [s, { type: 'null' }] });
 const INT = { type: 'integer' };
 const COUNT = { type: 'integer', minimum: 0 };
+/** A NATS user public key (NKey). */
+const USER_KEY = { type: 'string', pattern: '^U[A-Z2-7]{55}$' };
 
 function object(properties: Record<string, Schema>, required: string[]): Record<string, unknown> {
   return { type: 'object', properties, required, additionalProperties: false };
@@ -110,6 +112,7 @@ const RETURNED = object(
   ['kind', 'bytes', 'sha256', 'encoding'],
 );
 
+/** Every event type and schema version the recorder accepts, by `schemaKey`. */
 export const EVENT_SCHEMAS: ReadonlyMap<string, Schema> = new Map<string, Schema>([
   [
     schemaKey(EventTypes.AgentCreated, 1),
@@ -177,6 +180,14 @@ export const EVENT_SCHEMAS: ReadonlyMap<string, Schema> = new Map<string, Schema
       },
       ['version', 'hash', 'previousVersion', 'appliedBy', 'reason', 'at'],
     ),
+  ],
+  [
+    schemaKey(EventTypes.CredentialIssued, 1),
+    object({ publicKey: USER_KEY, expiresAt: NULLABLE(ISO_TIME), at: ISO_TIME }, ['publicKey', 'expiresAt', 'at']),
+  ],
+  [
+    schemaKey(EventTypes.CredentialRevoked, 1),
+    object({ publicKey: USER_KEY, reason: TEXT(1024), at: ISO_TIME }, ['publicKey', 'reason', 'at']),
   ],
 ]);
 

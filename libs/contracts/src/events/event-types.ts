@@ -13,6 +13,8 @@ export const EventTypes = {
   ToolRegistered: 'ToolRegistered',
   PolicyApplied: 'PolicyApplied',
   PolicyActivated: 'PolicyActivated',
+  CredentialIssued: 'CredentialIssued',
+  CredentialRevoked: 'CredentialRevoked',
 } as const;
 
 export type LifecycleState = 'running' | 'stopped' | 'terminated';
@@ -159,6 +161,25 @@ export interface PolicyActivatedV1 {
   hash: string;
   previousVersion: number | null;
   appliedBy: string;
+  reason: string;
+  at: string;
+}
+
+/**
+ * CredentialIssued v1 on the agent's stream: NATS credentials (a user JWT signed by the
+ * deployment's account) were minted for the agent. Only the public key is recorded; the secret
+ * went to the operator who asked.
+ */
+export interface CredentialIssuedV1 {
+  publicKey: string;
+  /** When the credential stops working on its own (ISO), or null. */
+  expiresAt: string | null;
+  at: string;
+}
+
+/** CredentialRevoked v1 on the agent's stream: the servers refuse the key from now on. */
+export interface CredentialRevokedV1 {
+  publicKey: string;
   reason: string;
   at: string;
 }
