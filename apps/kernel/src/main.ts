@@ -6,14 +6,19 @@ await bootstrapService({
   service: 'kernel',
   module: (rt) => KernelModule.forRoot(rt),
   transport: {
-    // A syscall the pipeline could not answer still gets a protocol reply (the kernel survives).
-    fallbackReply: (err) => ({
-      id: null,
-      success: false,
-      returnValue: null,
-      errorCode: ErrorCode.HANDLER_ERROR,
-      errorMessage: (err as Error)?.message ?? 'internal error',
-      executionTimeMs: 0,
-    }),
+    // A request the pipeline could not answer still gets a protocol reply (the kernel survives):
+    // a syscall reply on syscall subjects, `{error}` on the admin ones.
+    fallbackReply: (err, subject) => {
+      const message = String((err as Error)?.message ?? 'internal error').slice(0, 1000);
+      if (!subject.includes('.v1.syscall.')) return { error: { code: ErrorCode.HANDLER_ERROR, message } };
+      return {
+        id: null,
+        success: false,
+        returnValue: null,
+        errorCode: ErrorCode.HANDLER_ERROR,
+        errorMessage: message,
+        executionTimeMs: 0,
+      };
+    },
   },
 });

@@ -12,3 +12,4 @@ export * from './events/event-schemas.js';
 export * from './json-limits.js';
 export * from './payload-limits.js';
 export * from './events/effect-guards.js';
+export * from './text-clip.js';

@@ -11,12 +11,16 @@ export const APPEND_LIMITS = {
 
 /** Returns why a request cannot be appended, or null when it is well formed. */
 export function validateAppendRequest(req: AppendRequest): string | null {
-  if (!req || !Array.isArray(req.appends) || req.appends.length === 0) return 'appends must be a non-empty array';
+  if (!req || typeof req !== 'object' || !Array.isArray(req.appends) || req.appends.length === 0)
+    return 'appends must be a non-empty array';
+  if (req.conditions !== undefined && req.conditions !== null && !Array.isArray(req.conditions))
+    return 'conditions must be an array';
   const streams = new Set<string>();
   const ids = new Set<string>();
   let total = 0;
   for (const a of req.appends) {
-    if (!a || typeof a.streamId !== 'string' || !STREAM_ID.test(a.streamId)) return 'invalid streamId';
+    if (!a || typeof a !== 'object' || typeof a.streamId !== 'string' || !STREAM_ID.test(a.streamId))
+      return 'invalid streamId';
     if (streams.has(a.streamId)) return `stream ${a.streamId} appears twice in one request`;
     streams.add(a.streamId);
     const ev = a.expectedVersion;
@@ -26,7 +30,8 @@ export function validateAppendRequest(req: AppendRequest): string | null {
     if (!Array.isArray(a.events) || a.events.length === 0) return `no events for ${a.streamId}`;
     total += a.events.length;
     for (const e of a.events) {
-      if (!e || typeof e.eventId !== 'string' || !UUID.test(e.eventId)) return 'eventId must be a UUID';
+      if (!e || typeof e !== 'object' || typeof e.eventId !== 'string' || !UUID.test(e.eventId))
+        return 'eventId must be a UUID';
       const id = e.eventId.toLowerCase();
       if (ids.has(id)) return `eventId ${e.eventId} appears twice`;
       ids.add(id);
@@ -36,7 +41,14 @@ export function validateAppendRequest(req: AppendRequest): string | null {
       if (e.data === undefined) return 'event data is required';
       const key = e.idempotencyKey;
       if (key !== undefined && key !== null) {
-        if (typeof key !== 'string' || key.length === 0 || key.length > APPEND_LIMITS.idempotencyKeyLength) {
+        // Postgres text cannot hold U+0000, nor the canonical form a lone surrogate
+        if (
+          typeof key !== 'string' ||
+          key.length === 0 ||
+          key.length > APPEND_LIMITS.idempotencyKeyLength ||
+          key.includes('\u0000') ||
+          !key.isWellFormed()
+        ) {
           return 'invalid idempotencyKey';
         }
       }
@@ -49,6 +61,8 @@ export function validateAppendRequest(req: AppendRequest): string | null {
     }
   }
   if (total > APPEND_LIMITS.eventsPerRequest) return `at most ${APPEND_LIMITS.eventsPerRequest} events per request`;
+  const deadline = (req as { deadline?: unknown }).deadline;
+  if (deadline !== undefined && typeof deadline !== 'number') return 'deadline must be a number (epoch ms)';
   for (const c of req.conditions ?? []) {
     if (!c || typeof c.streamId !== 'string' || !STREAM_ID.test(c.streamId)) return 'invalid condition streamId';
     if (!Number.isSafeInteger(c.version) || c.version < 0) return 'invalid condition version';

@@ -47,12 +47,13 @@ export async function verifyChain(pool: pg.Pool, o: VerifyOptions = {}): Promise
   const to = o.to ?? head.position;
   const total = Math.max(0, to - from + 1);
   let running = o.startHash ?? GENESIS_HASH;
+  let startHash = running;
   if (o.startHash === undefined && from > 1) {
     const prev = await pool.query('SELECT hash FROM events WHERE position = $1', [from - 1]);
     if (!prev.rowCount) return report(false, 0, { position: from - 1, reason: 'missing' });
     running = prev.rows[0].hash as string;
+    startHash = running;
   }
-  const startHash = running;
   let expected = from;
   let checked = 0;
   const batchSize = o.batchSize ?? 5000;

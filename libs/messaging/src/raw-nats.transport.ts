@@ -17,8 +17,8 @@ export interface RawNatsTransportOptions {
   defaultQueue?: string;
   /** How long close() waits for requests in flight before giving up on them. */
   drainTimeoutMs?: number;
-  /** Reply for a handler failure that no exception filter turned into a reply. */
-  fallbackReply?: (err: unknown) => unknown;
+  /** Reply for a handler failure that no exception filter turned into a reply (by the request's subject). */
+  fallbackReply?: (err: unknown, subject: string) => unknown;
   /** Called after each answered request (request logging). */
   onHandled?: (r: { subject: string; correlationId?: string; ms: number }) => void;
   /**
@@ -110,9 +110,8 @@ export class RawNatsTransport extends Server implements CustomTransportStrategy 
     } catch (err) {
       this.logger.error(`handler for ${msg.subject} failed: ${(err as Error)?.stack ?? String(err)}`);
       if (msg.reply) {
-        const fallback = this.options.fallbackReply?.(err) ?? {
-          error: { code: -4, message: (err as Error)?.message ?? 'internal error' },
-        };
+        const message = String((err as Error)?.message ?? 'internal error').slice(0, 1000);
+        const fallback = this.options.fallbackReply?.(err, msg.subject) ?? { error: { code: -4, message } };
         try {
           msg.respond(JSON.stringify(fallback));
         } catch {

@@ -1,6 +1,6 @@
 import { Catch, Logger, type ArgumentsHost, type RpcExceptionFilter } from '@nestjs/common';
 import { of, type Observable } from 'rxjs';
-import { ErrorCode, ProtocolError, type ApiError } from '#contracts';
+import { ErrorCode, ProtocolError, clip, type ApiError } from '#contracts';
 import { ServiceUnavailableError } from '#messaging';
 import { EventStoreUnavailableError, isConnectionError } from '#event-store';
 
@@ -18,7 +18,16 @@ export class ApiErrorFilter implements RpcExceptionFilter<unknown> {
   }
 }
 
+/** An error reply stays small whatever the failure said (it must fit one NATS message). */
+const MAX_MESSAGE = 4096;
+
 export function toApiError(exception: unknown, logger?: Logger): ApiError {
+  const e = rawApiError(exception, logger);
+  if (e.error.message.length > MAX_MESSAGE) e.error.message = `${clip(e.error.message, MAX_MESSAGE)}…`;
+  return e;
+}
+
+function rawApiError(exception: unknown, logger?: Logger): ApiError {
   if (exception instanceof ProtocolError)
     return { error: { code: exception.code, message: exception.message, ...exception.details } };
   if (exception instanceof EventStoreUnavailableError) {

@@ -10,6 +10,7 @@ import {
   Subjects,
   TOOLS_STREAM,
   agentStream,
+  clip,
   parseSignal,
   type AgentCreatedV1,
   type CredentialIssuedV1,
@@ -201,8 +202,7 @@ export class AgentAdminService {
     reason = '',
   ): Promise<{ delivered: boolean; state: LifecycleState }> {
     const signal = parseSignal(signalRaw);
-    if (!signal)
-      throw new ProtocolError(ErrorCode.INVALID_REQUEST, `unknown signal: ${String(signalRaw).slice(0, 32)}`);
+    if (!signal) throw new ProtocolError(ErrorCode.INVALID_REQUEST, `unknown signal: ${clip(String(signalRaw), 32)}`);
     return this.locks.run(agentId, async () => {
       for (let attempt = 0; attempt < 16; attempt++) {
         const s = attempt === 0 ? await this.current(agentId) : (await this.agents.refresh(agentId)).state;
@@ -246,7 +246,7 @@ export class AgentAdminService {
           events.push({ type: EventTypes.AgentDestroyed, data: { agentId, reason, at } satisfies AgentDestroyedV1 });
         }
         for (const publicKey of s.credentials) {
-          const revoked: CredentialRevokedV1 = { publicKey, reason: `agent destroyed: ${reason}`.slice(0, 1024), at };
+          const revoked: CredentialRevokedV1 = { publicKey, reason: clip(`agent destroyed: ${reason}`, 1024), at };
           events.push({ type: EventTypes.CredentialRevoked, data: revoked });
         }
         if (events.length === 0) return { agentId, state: 'terminated' as const };

@@ -1,4 +1,4 @@
-import { REQUEST_ID_MAX, isSyscallName, type SyscallName } from '#contracts';
+import { REQUEST_ID_MAX, clip, hasControlChars, isSyscallName, type SyscallName } from '#contracts';
 
 /** A request body taken apart; `problem` says why it cannot be executed (-5), if it cannot. */
 export interface SyscallEnvelope {
@@ -25,18 +25,19 @@ export function parseSyscallEnvelope(body: Record<string, unknown>): SyscallEnve
       typeof body.id === 'string' &&
       body.id.length >= 1 &&
       body.id.length <= REQUEST_ID_MAX &&
-      body.id.isWellFormed()
+      body.id.isWellFormed() &&
+      !hasControlChars(body.id)
     ) {
       env.id = body.id;
     } else {
-      problems.push(`id must be a string of 1..${REQUEST_ID_MAX} characters`);
+      problems.push(`id must be a string of 1..${REQUEST_ID_MAX} characters without control characters`);
     }
   }
 
   if (typeof body.syscall !== 'string') {
     problems.push('syscall must be a string naming a syscall');
   } else {
-    env.syscall = body.syscall.slice(0, 64);
+    env.syscall = clip(body.syscall, 64); // recorded as sent, made well-formed
     if (!isSyscallName(body.syscall)) problems.push(`unknown syscall name '${env.syscall}'`);
   }
 

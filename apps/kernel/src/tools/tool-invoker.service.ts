@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ErrorCode, Subjects, type SyscallResultV1 } from '#contracts';
+import { ErrorCode, Subjects, clip, type SyscallResultV1 } from '#contracts';
 import { NatsRpcClient, ServiceUnavailableError } from '#messaging';
 
 interface ToolReply {
@@ -60,7 +60,7 @@ export class ToolInvoker {
     if (reply && reply.ok === false && reply.error) {
       const type = typeof reply.error.type === 'string' && reply.error.type ? reply.error.type : 'ToolError';
       const message = typeof reply.error.message === 'string' ? reply.error.message : 'tool failed';
-      return failure(type.slice(0, 128), message.slice(0, 4096));
+      return failure(clip(type, 128), clip(message, 4096));
     }
     return failure('ProtocolError', `tool '${name}' replied without {ok: true|false}`);
   }

@@ -126,7 +126,7 @@ export class PolicyStore {
         appends: [{ streamId: POLICY_STREAM, expectedVersion: s.activation, events: [event] }],
       });
       if (out.status === 'conflict') continue;
-      if (out.status !== 'committed') throw unavailable(out);
+      if (out.status !== 'committed') throw notRecorded(out);
       const version = (event.data as { version: number }).version;
       return {
         status: known ? 'activated' : 'applied',
@@ -164,7 +164,7 @@ export class PolicyStore {
         ],
       });
       if (out.status === 'conflict') continue;
-      if (out.status !== 'committed') throw unavailable(out);
+      if (out.status !== 'committed') throw notRecorded(out);
       return {
         status: 'activated',
         version,
@@ -242,6 +242,8 @@ function describe(errors: PolicyError[]): string {
     .join('; ');
 }
 
-function unavailable(out: { status: string; message?: string; reason?: string }): ProtocolError {
+/** -5 when the recorder refused the version (it never will be recorded), -7 when it could not record it now. */
+function notRecorded(out: { status: string; message?: string; reason?: string }): ProtocolError {
+  if (out.status === 'rejected') return new ProtocolError(ErrorCode.INVALID_REQUEST, `not recorded: ${out.reason}`);
   return new ProtocolError(ErrorCode.UNAVAILABLE, out.message ?? out.reason ?? `append ${out.status}`);
 }

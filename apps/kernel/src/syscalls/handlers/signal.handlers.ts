@@ -3,6 +3,7 @@ import {
   AGENT_ID_PATTERN,
   ErrorCode,
   SIGNALS,
+  clip,
   UNMASKABLE,
   parseSignal,
   type Disposition,
@@ -25,7 +26,7 @@ export class SignalHandlers {
     if (args.signal === undefined || args.signal === null)
       return outcome(fail(ErrorCode.MISSING_ARGUMENT, 'No signal specified'));
     const signal = parseSignal(args.signal);
-    if (!signal) return outcome(fail(ErrorCode.INVALID_REQUEST, `Unknown signal: ${String(args.signal).slice(0, 32)}`));
+    if (!signal) return outcome(fail(ErrorCode.INVALID_REQUEST, `Unknown signal: ${clip(String(args.signal), 32)}`));
     const target = args.target === undefined || args.target === null ? c.agentId : args.target;
     if (typeof target !== 'string' || !AGENT_ID_PATTERN.test(target)) {
       return outcome(fail(ErrorCode.INVALID_REQUEST, 'target must be an agentId'));
@@ -33,7 +34,7 @@ export class SignalHandlers {
     if (args.reason !== undefined && typeof args.reason !== 'string') {
       return outcome(fail(ErrorCode.INVALID_REQUEST, 'reason must be a string'));
     }
-    const req = { signal, source: c.agentId, reason: ((args.reason as string) ?? '').slice(0, 1024), at: c.at };
+    const req = { signal, source: c.agentId, reason: clip((args.reason as string) ?? '', 1024), at: c.at };
     if (target === c.agentId) {
       const plan = planDeliveries(c.state, [{ req }]);
       return outcome(ok(plan.events.length > 0), {
@@ -58,7 +59,7 @@ export class SignalHandlers {
     if (args.signal === undefined || args.signal === null)
       return outcome(fail(ErrorCode.MISSING_ARGUMENT, 'No signal specified'));
     const signal = parseSignal(args.signal);
-    if (!signal) return outcome(fail(ErrorCode.INVALID_REQUEST, `Unknown signal: ${String(args.signal).slice(0, 32)}`));
+    if (!signal) return outcome(fail(ErrorCode.INVALID_REQUEST, `Unknown signal: ${clip(String(args.signal), 32)}`));
     const action = args.action ?? args.handler;
     if (action === undefined)
       return outcome(fail(ErrorCode.MISSING_ARGUMENT, 'No action specified (default, ignore or handle)'));
@@ -90,7 +91,7 @@ export class SignalHandlers {
     const named: SignalName[] = [];
     for (const r of raw) {
       const s = parseSignal(r);
-      if (!s) return outcome(fail(ErrorCode.INVALID_REQUEST, `Unknown signal: ${String(r).slice(0, 32)}`));
+      if (!s) return outcome(fail(ErrorCode.INVALID_REQUEST, `Unknown signal: ${clip(String(r), 32)}`));
       if (UNMASKABLE.has(s) && how !== 'unblock')
         return outcome(fail(ErrorCode.INVALID_REQUEST, `${s} cannot be blocked`));
       named.push(s);
