@@ -26,6 +26,7 @@ const libs = [
   'vfs-core',
   'policy-engine',
   'agent-state',
+  'kernel-core',
   'nats-auth',
 ];
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { connect } from '@nats-io/transport-node';
-import { Subjects } from '#contracts';
+import { Subjects, type RecorderAppendBatchReply } from '#contracts';
 import { LocalStack } from '#devstack';
 import { createPgPool, verifyChain, type AppendOutcome, type RecordedEvent } from '#event-store';
 import { PrivateNatsServer } from '../support/private-nats-server.js';
@@ -141,6 +141,137 @@ describe('recorder over real NATS and Postgres', () => {
     expect(ok.status).toBe('committed');
     const read = await t.request<{ events: RecordedEvent[] }>(Subjects.recorderReadAll, { after: head.position });
     expect(read.events.map((e) => e.streamId)).toEqual(['agent:after-forged']);
+  });
+
+  it('appends a batch message: each request validated and answered on its own, in order', async () => {
+    const first = await t.request<AppendOutcome>(Subjects.recorderAppend, appendBody('agent:batch', 0, 1, 'bk1'));
+    expect(first.status).toBe('committed');
+    const head = await t.request<{ position: number }>(Subjects.recorderHead, {});
+    const retry = appendBody('agent:batch', 'any', 1, 'bk1'); // same key: a retry of `first`
+    const invalidShape = { appends: [{ streamId: 'agent:batch-x', expectedVersion: -1, events: [] }] };
+    const unknownType = appendBody('agent:batch-y', 0);
+    unknownType.appends[0].events[0].type = 'NoSuchEvent';
+    const reply = await t.request<RecorderAppendBatchReply>(Subjects.recorderAppendBatch, {
+      deadline: Date.now() + 30_000,
+      requests: [
+        appendBody('agent:batch', 1, 2), // valid: versions 2, 3
+        invalidShape,
+        appendBody('agent:batch', 1), // conflicts with the first request of this batch
+        retry,
+        'not a request',
+        unknownType,
+        appendBody('agent:batch-z', 0), // valid
+      ],
+    });
+    const o = reply.outcomes;
+    expect(o).toHaveLength(7);
+    expect(o[0]).toMatchObject({
+      status: 'committed',
+      duplicate: false,
+      events: [{ streamVersion: 2 }, { streamVersion: 3 }],
+    });
+    expect(o[1]).toMatchObject({ error: { code: -5, message: expect.stringMatching(/^append refused: /) } });
+    expect(o[2]).toEqual({ status: 'conflict', streamId: 'agent:batch', expectedVersion: 1, actualVersion: 3 });
+    expect(o[3]).toMatchObject({ status: 'committed', duplicate: true });
+    if (first.status === 'committed' && 'events' in o[3]) expect(o[3].events).toEqual(first.events);
+    expect(o[4]).toMatchObject({ error: { code: -5 } });
+    expect(o[5]).toMatchObject({ error: { code: -5, message: expect.stringMatching(/unknown event type/) } });
+    expect(o[6]).toMatchObject({
+      status: 'committed',
+      duplicate: false,
+      events: [{ streamId: 'agent:batch-z', streamVersion: 1 }],
+    });
+    // exactly the three new events entered the log, densely after the head
+    const read = await t.request<{ events: RecordedEvent[] }>(Subjects.recorderReadAll, { after: head.position });
+    expect(read.events.map((e) => [e.streamId, e.streamVersion])).toEqual([
+      ['agent:batch', 2],
+      ['agent:batch', 3],
+      ['agent:batch-z', 1],
+    ]);
+    expect(read.events.map((e) => e.position)).toEqual([head.position + 1, head.position + 2, head.position + 3]);
+
+    // the whole message is refused only when it is not a batch at all
+    expect(await t.request(Subjects.recorderAppendBatch, { requests: 'x' })).toMatchObject({ error: { code: -5 } });
+    expect(await t.request(Subjects.recorderAppendBatch, { requests: [], deadline: 'soon' })).toMatchObject({
+      error: { code: -5 },
+    });
+    expect(await t.requestRaw(Subjects.recorderAppendBatch, '{nope')).toMatchObject({ error: { code: -5 } });
+    expect(await t.request(Subjects.recorderAppendBatch, { requests: [] })).toEqual({ outcomes: [] });
+    // a deadline already past: nothing recorded, -7 for each request
+    const late = await t.request<RecorderAppendBatchReply>(Subjects.recorderAppendBatch, {
+      deadline: Date.now() - 1000,
+      requests: [appendBody('agent:batch-late', 0)],
+    });
+    expect(late.outcomes).toEqual([{ error: expect.objectContaining({ code: -7 }) }]);
+    const verify = await t.request<{ ok: boolean }>(Subjects.recorderVerify, {});
+    expect(verify.ok).toBe(true);
+  });
+
+  it('answers hostile batch messages with a well-formed reply per request, never -4', async () => {
+    let seed = 20261130;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const pick = <T>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)];
+    const hostile: unknown[] = [
+      null,
+      true,
+      0,
+      -1,
+      1e308,
+      '',
+      'x'.repeat(5000),
+      [],
+      {},
+      [[[[[]]]]],
+      { __proto__: { polluted: true } },
+      JSON.parse('{"__proto__":{"appends":[]}}'),
+      { constructor: 'x', toString: 1 },
+      '\u0000',
+      '\ud800',
+    ];
+    const mutate = (body: Record<string, any>): unknown => {
+      const a = body.appends[0];
+      const e = a.events[0];
+      switch (Math.floor(rnd() * 10)) {
+        case 0:
+          return pick(hostile);
+        case 1:
+          return { ...body, appends: pick(hostile) };
+        case 2:
+          return { ...body, appends: [{ ...a, streamId: pick(hostile) }] };
+        case 3:
+          return { ...body, appends: [{ ...a, expectedVersion: pick(hostile) }] };
+        case 4:
+          return { ...body, appends: [{ ...a, events: [{ ...e, data: pick(hostile) }] }] };
+        case 5:
+          return { ...body, appends: [{ ...a, events: [{ ...e, eventId: pick(hostile) }] }] };
+        case 6:
+          return { ...body, appends: [{ ...a, events: [{ ...e, idempotencyKey: pick(hostile) }] }] };
+        case 7:
+          return { ...body, conditions: pick(hostile) };
+        case 8:
+          return { ...body, deadline: pick(hostile) };
+        default:
+          return body;
+      }
+    };
+    for (let round = 0; round < 40; round++) {
+      const requests = Array.from({ length: 1 + Math.floor(rnd() * 6) }, (_, i) =>
+        mutate(appendBody(`agent:hb${round % 5}`, 'any', 1, rnd() < 0.3 ? `hk${i}` : undefined)),
+      );
+      const reply = await t.requestRaw(Subjects.recorderAppendBatch, JSON.stringify({ requests }));
+      expect(reply.error).toBeUndefined();
+      const outcomes = reply.outcomes as Record<string, any>[];
+      expect(outcomes).toHaveLength(requests.length);
+      for (const o of outcomes) {
+        if (o.error) expect([-5, -7]).toContain(o.error.code);
+        else expect(['committed', 'conflict', 'condition_failed', 'rejected']).toContain(o.status);
+      }
+    }
+    // deeper than any single append may be, as a whole message: refused whole, and the recorder is fine
+    const deep = `{"requests":[${'['.repeat(100)}${']'.repeat(100)}]}`;
+    expect(await t.requestRaw(Subjects.recorderAppendBatch, deep)).toMatchObject({ error: { code: -5 } });
+    expect(await t.requestRaw(Subjects.recorderAppendBatch, '[1]')).toMatchObject({ error: { code: -5 } });
+    expect((await t.request<{ ok: boolean }>(Subjects.recorderVerify, {})).ok).toBe(true);
   });
 
   it('group-commits concurrent appends: many events share a transaction', async () => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import net from 'node:net';
 import {
   EventStoreUnavailableError,
   GENESIS_HASH,
@@ -7,11 +8,13 @@ import {
   PgEventReader,
   createPgPool,
   verifyChain,
+  type AppendOutcome,
   type AppendRequest,
   type NewEvent,
   type RecordedEvent,
 } from '#event-store';
 import { createTestSchema, type TestSchema } from '../support/test-schema.js';
+import { TEST_PG_URL } from '../support/test-env.js';
 
 function ev(type: string, data: NewEvent['data'], extra: Partial<NewEvent> = {}): NewEvent {
   return { eventId: randomUUID(), type, schemaVersion: 1, data, metadata: { service: 'test' }, ...extra };
@@ -321,3 +324,415 @@ describe('hash chain verification on real Postgres', () => {
     expect(r.firstBad).toMatchObject({ position: 9, reason: 'missing' });
   });
 });
+
+describe('optimistic appends: several writers, retries, duplicates, poison, lost replies', () => {
+  let schema: TestSchema;
+  let reader: PgEventReader;
+
+  beforeEach(async () => {
+    schema = await createTestSchema('opt');
+    reader = new PgEventReader(schema.servicePool);
+  });
+  afterEach(async () => {
+    await schema.drop();
+  });
+
+  async function expectDenseValidLog(): Promise<RecordedEvent[]> {
+    const head = await reader.head();
+    const all: RecordedEvent[] = [];
+    for (let after = 0; after < head.position;) {
+      const page = await reader.readAll({ after, limit: 5000 });
+      all.push(...page);
+      after = page[page.length - 1].position;
+    }
+    expect(all.map((e) => e.position)).toEqual(Array.from({ length: head.position }, (_, i) => i + 1));
+    expect(await verifyChain(schema.servicePool)).toMatchObject({ ok: true, checked: head.position });
+    return all;
+  }
+
+  it('appends a batch with one statement once the head and its streams are known', async () => {
+    const pool = createPgPool({ pgUrl: schema.pgUrl, pgSchema: schema.name, pgRole: 'agentos_service', poolSize: 2 });
+    const sent: string[] = [];
+    const patched = new WeakSet<object>();
+    const connect = pool.connect.bind(pool) as () => Promise<import('pg').PoolClient>;
+    (pool as unknown as { connect: () => Promise<import('pg').PoolClient> }).connect = async () => {
+      const client = await connect();
+      if (!patched.has(client)) {
+        patched.add(client);
+        const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+        (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+          const q = args[0] as string | { name?: string; text: string };
+          sent.push(typeof q === 'string' ? q.trim().split(/\s+/)[0] : (q.name ?? q.text));
+          return query(...args);
+        };
+      }
+      return client;
+    };
+    try {
+      const a = new PgEventAppender(pool);
+      await a.appendBatch([one('agent:q1', 0, ev('A', {})), one('agent:q2', 0, ev('A', {}))]);
+      expect(sent).toEqual(['agentos_head_catch_up_v2', 'agentos_stream_versions_v1', 'agentos_append_v1']);
+      sent.length = 0;
+      const outs = await a.appendBatch([
+        one('agent:q1', 1, ev('B', {})),
+        one('agent:q2', 1, ev('B', {}), ev('C', {}, { idempotencyKey: 'k' })),
+        one('agent:q1', 2, ev('D', {})),
+      ]);
+      expect(outs.map((o) => o.status)).toEqual(['committed', 'committed', 'committed']);
+      expect(sent).toEqual(['agentos_append_v1']);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('keeps two racing appenders on one table correct: dense positions, valid chain, no lost update', async () => {
+    const pools = [0, 1].map(() =>
+      createPgPool({ pgUrl: schema.pgUrl, pgSchema: schema.name, pgRole: 'agentos_service', poolSize: 3 }),
+    );
+    const writers = pools.map((p) => new PgEventAppender(p));
+    const increments = 40;
+    const rounds = [0, 0];
+    try {
+      await Promise.all(
+        writers.map(async (w, wi) => {
+          const counterReader = new PgEventReader(pools[wi]);
+          for (let done = 0; done < increments;) {
+            // read-modify-write of a shared counter stream, plus a stream of the writer's own in the same batch
+            const version = await counterReader.streamVersion('counter');
+            const [counter, own] = await w.appendBatch([
+              one('counter', version, ev('Inc', { wi, done })),
+              one(`own:${wi}`, 'any', ev('Tick', { wi, done })),
+            ]);
+            rounds[wi] += 1;
+            expect(own.status).toBe('committed');
+            if (counter.status === 'committed') done += 1;
+            else expect(counter.status).toBe('conflict');
+          }
+        }),
+      );
+      const all = await expectDenseValidLog();
+      // every acknowledged increment is there, each at its own version (no lost update)
+      const counter = all.filter((e) => e.streamId === 'counter');
+      expect(counter.map((e) => e.streamVersion)).toEqual(Array.from({ length: 2 * increments }, (_, i) => i + 1));
+      expect(all.filter((e) => e.streamId === 'own:0')).toHaveLength(rounds[0]);
+      expect(all.filter((e) => e.streamId === 'own:1')).toHaveLength(rounds[1]);
+      expect(all).toHaveLength(2 * increments + rounds[0] + rounds[1]);
+    } finally {
+      await Promise.all(pools.map((p) => p.end()));
+    }
+  });
+
+  it('stays consistent under a randomized mix of writers, retries, conflicts and conditions', async () => {
+    let seed = Number(process.env.AGENTOS_TEST_SEED || 7);
+    const rnd = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+    const pools = [0, 1, 2].map(() =>
+      createPgPool({ pgUrl: schema.pgUrl, pgSchema: schema.name, pgRole: 'agentos_service', poolSize: 3 }),
+    );
+    // three appenders on one table, two sharing a pool: each only knows what it wrote itself
+    const writers = [pools[0], pools[1], pools[2], pools[2]].map((p) => new PgEventAppender(p));
+    const streams = ['r:a', 'r:b', 'r:c', 'r:d', 'r:e'];
+    const sent: { request: AppendRequest; outcome: AppendOutcome }[] = [];
+    const believed = new Map<string, number>(); // a possibly stale view of stream versions
+    try {
+      await Promise.all(
+        writers.map(async (w) => {
+          for (let round = 0; round < 25; round++) {
+            const batch: AppendRequest[] = [];
+            for (let k = 0, n = 1 + Math.floor(rnd() * 4); k < n; k++) {
+              const previous = sent.length > 0 && rnd() < 0.15 ? sent[Math.floor(rnd() * sent.length)] : null;
+              if (previous) {
+                batch.push(structuredClone(previous.request)); // a retry: same ids and keys
+                continue;
+              }
+              const stream = streams[Math.floor(rnd() * streams.length)];
+              const expected = rnd() < 0.4 ? ('any' as const) : (believed.get(stream) ?? 0);
+              const keyed = rnd() < 0.5 ? { idempotencyKey: `k-${randomUUID()}` } : {};
+              const request: AppendRequest = {
+                appends: [{ streamId: stream, expectedVersion: expected, events: [ev('R', { round }, keyed)] }],
+              };
+              if (rnd() < 0.2) {
+                const other = streams.find((x) => x !== stream)!;
+                request.conditions = [{ streamId: other, version: believed.get(other) ?? 0 }];
+              }
+              batch.push(request);
+            }
+            const outs = await w.appendBatch(batch);
+            outs.forEach((outcome, i) => {
+              sent.push({ request: batch[i], outcome });
+              if (outcome.status === 'committed') {
+                for (const e of outcome.events)
+                  believed.set(e.streamId, Math.max(believed.get(e.streamId) ?? 0, e.streamVersion));
+              } else if (outcome.status === 'conflict' || outcome.status === 'condition_failed') {
+                believed.set(outcome.streamId, outcome.actualVersion);
+              }
+            });
+          }
+        }),
+      );
+      const all = await expectDenseValidLog();
+      // every stream's versions are 1..n with no gap and no repeat
+      for (const stream of streams) {
+        const versions = all.filter((e) => e.streamId === stream).map((e) => e.streamVersion);
+        expect(versions).toEqual(Array.from({ length: versions.length }, (_, i) => i + 1));
+      }
+      // every committed outcome (new or duplicate) names events that are in the log exactly there
+      const byId = new Map(all.map((e) => [e.eventId, e]));
+      expect(byId.size).toBe(all.length);
+      let duplicates = 0;
+      let refusals = 0;
+      for (const { request, outcome } of sent) {
+        if (outcome.status === 'committed') {
+          if (outcome.duplicate) duplicates += 1;
+          for (const c of outcome.events) {
+            expect(byId.get(c.eventId)).toMatchObject({
+              position: c.position,
+              streamVersion: c.streamVersion,
+              streamId: c.streamId,
+            });
+          }
+          if (!outcome.duplicate)
+            expect(outcome.events.map((c) => c.eventId)).toEqual(request.appends[0].events.map((e) => e.eventId));
+        } else {
+          expect(['conflict', 'condition_failed']).toContain(outcome.status);
+          refusals += 1;
+          // a refused request left nothing behind (unless a retry of it committed earlier or later)
+          const id = request.appends[0].events[0].eventId;
+          const committedElsewhere = sent.some(
+            (x) => x.outcome.status === 'committed' && x.outcome.events.some((c) => c.eventId === id),
+          );
+          expect(byId.has(id)).toBe(committedElsewhere);
+        }
+      }
+      expect(duplicates).toBeGreaterThan(0);
+      expect(refusals).toBeGreaterThan(0);
+    } finally {
+      await Promise.all(pools.map((p) => p.end()));
+    }
+  });
+
+  it('retries after another writer moved the head, with versions caught up from the log', async () => {
+    const a = new PgEventAppender(schema.servicePool);
+    const b = new PgEventAppender(schema.servicePool);
+    expect((await a.append(one('agent:s', 0, ev('A1', {})))).status).toBe('committed');
+    expect((await a.append(one('agent:t', 0, ev('A2', {})))).status).toBe('committed');
+    // b moves the head and both streams; a's cache is now stale
+    expect((await b.append(one('agent:s', 1, ev('B1', {})))).status).toBe('committed');
+    expect((await b.append(one('agent:t', 'any', ev('B2', {}), ev('B3', {})))).status).toBe('committed');
+    // a's first try fails on the head, it catches up (s at 2, t at 3) and commits at the right place
+    const next = await a.append({
+      appends: [
+        { streamId: 'agent:s', expectedVersion: 2, events: [ev('A3', {})] },
+        { streamId: 'agent:t', expectedVersion: 3, events: [ev('A4', {})] },
+      ],
+    });
+    expect(next).toMatchObject({
+      status: 'committed',
+      duplicate: false,
+      events: [
+        { streamId: 'agent:s', streamVersion: 3, position: 6 },
+        { streamId: 'agent:t', streamVersion: 4, position: 7 },
+      ],
+    });
+    // and a conflict computed from a stale cache is never reported: b writes again, a expects the old version
+    expect((await b.append(one('agent:s', 3, ev('B4', {})))).status).toBe('committed');
+    expect(await a.append(one('agent:s', 3, ev('A5', {})))).toEqual({
+      status: 'conflict',
+      streamId: 'agent:s',
+      expectedVersion: 3,
+      actualVersion: 4,
+    });
+    expect(
+      await a.append({
+        appends: [{ streamId: 'agent:u', expectedVersion: 'any', events: [ev('A6', {})] }],
+        conditions: [{ streamId: 'agent:s', version: 4 }],
+      }),
+    ).toMatchObject({ status: 'committed' });
+    await expectDenseValidLog();
+  });
+
+  it('answers retries on the fast path with the original positions (by event id and by key), in a batch with new requests', async () => {
+    const a = new PgEventAppender(schema.servicePool);
+    const byId = ev('W', { n: 1 });
+    const byKey = ev('W', { n: 2 }, { idempotencyKey: 'req:7' });
+    const [first1, first2] = await a.appendBatch([one('agent:d', 0, byId), one('agent:d', 'any', byKey)]);
+    expect(first1.status === 'committed' && first2.status === 'committed').toBe(true);
+    if (first1.status !== 'committed' || first2.status !== 'committed') return;
+    const headBefore = (await reader.head()).position;
+
+    // 'any': the fast statement runs and fails on a unique index; 0: the version check fails
+    // first and the retry is recognised before any statement
+    const cases = [
+      { writer: a, expected: 'any' as const },
+      { writer: new PgEventAppender(schema.servicePool), expected: 'any' as const },
+      { writer: a, expected: 0 },
+      { writer: new PgEventAppender(schema.servicePool), expected: 0 },
+    ];
+    for (const { writer, expected } of cases) {
+      const outs = await writer.appendBatch([
+        one('agent:new1', 'any', ev('N', {})),
+        one('agent:d', expected, { ...byId }), // same event id: a retry
+        one('agent:d', expected, ev('W', { n: 3 }, { idempotencyKey: 'req:7' })), // same key, new id
+        one('agent:new2', 'any', ev('N', {})),
+      ]);
+      expect(outs.map((o) => o.status)).toEqual(['committed', 'committed', 'committed', 'committed']);
+      expect(outs[1]).toMatchObject({ duplicate: true, events: first1.events });
+      expect(outs[2]).toMatchObject({ duplicate: true, events: first2.events });
+      expect(outs[0]).toMatchObject({ duplicate: false });
+      expect(outs[3]).toMatchObject({ duplicate: false });
+    }
+    expect((await reader.head()).position).toBe(headBefore + 2 * cases.length);
+    expect(await reader.streamVersion('agent:d')).toBe(2);
+    // a retry alone, and one whose expected version fails: still the original positions
+    expect(await a.append(one('agent:d', 5, { ...byId }))).toMatchObject({ duplicate: true, events: first1.events });
+    await expectDenseValidLog();
+  });
+
+  it('isolates a request the database refuses: the others of the batch commit', async () => {
+    await schema.ownerPool.query(`ALTER TABLE events ADD CONSTRAINT test_no_poison CHECK (type <> 'Poison')`);
+    const a = new PgEventAppender(schema.servicePool);
+    await a.append(one('agent:warm', 0, ev('W', {})));
+    const outs = await a.appendBatch([
+      one('agent:p1', 0, ev('G', {})),
+      one('agent:p2', 0, ev('Poison', {})),
+      one('agent:p3', 0, ev('G', {})),
+      one('agent:p1', 0, ev('G', {})), // decided after the first: a conflict
+    ]);
+    expect(outs.map((o) => o.status)).toEqual(['committed', 'rejected', 'committed', 'conflict']);
+    expect(outs[1]).toMatchObject({ reason: expect.stringMatching(/test_no_poison/) });
+    expect(await reader.streamVersion('agent:p2')).toBe(0);
+    // and the writer goes on appending on the fast path
+    expect((await a.append(one('agent:p1', 1, ev('G', {})))).status).toBe('committed');
+    await expectDenseValidLog();
+  });
+
+  it('refuses requests whose deadline passed before their statement could start', async () => {
+    const a = new PgEventAppender(schema.servicePool);
+    const results = await a.appendBatchSettled(
+      [one('agent:late', 0, ev('L', {})), one('agent:ontime', 0, ev('O', {}))],
+      [Date.now() - 1, Date.now() + 60_000],
+    );
+    expect(results[0]).toBeInstanceOf(EventStoreUnavailableError);
+    expect(results[1]).toMatchObject({ status: 'committed' });
+    expect(await reader.streamVersion('agent:late')).toBe(0);
+  });
+
+  describe('a lost reply', () => {
+    let proxy: BlackholeProxy;
+    let pool: ReturnType<typeof createPgPool>;
+
+    beforeEach(async () => {
+      const target = new URL(TEST_PG_URL);
+      proxy = new BlackholeProxy(target.hostname, Number(target.port || 5432));
+      await proxy.start();
+      const via = new URL(TEST_PG_URL);
+      via.hostname = '127.0.0.1';
+      via.port = String(proxy.port);
+      pool = createPgPool({ pgUrl: via.toString(), pgSchema: schema.name, pgRole: 'agentos_service', poolSize: 3 });
+    });
+    afterEach(async () => {
+      await pool.end().catch(() => undefined);
+      await proxy.close();
+    });
+
+    it('is resolved as committed when the statement committed', async () => {
+      const a = new PgEventAppender(pool, { resolveTimeoutMs: 10_000 });
+      await a.append(one('agent:lost', 0, ev('A', {}))); // head and version cached: the next append is one statement
+      proxy.blackhole('replies');
+      const pending = a.append(one('agent:lost', 1, ev('B', { lost: 'reply' })));
+      await waitFor(async () => (await reader.streamVersion('agent:lost')) === 2);
+      proxy.dropConnections();
+      const out = await pending;
+      expect(out).toMatchObject({ status: 'committed', duplicate: false, events: [{ streamVersion: 2, position: 2 }] });
+      await expectDenseValidLog();
+      // the writer recovers (its cache was dropped) and goes on
+      proxy.blackhole(null);
+      expect(await a.append(one('agent:lost', 2, ev('C', {})))).toMatchObject({ status: 'committed' });
+    });
+
+    it('is resolved as not committed (and says so) when the statement never ran', async () => {
+      const a = new PgEventAppender(pool, { resolveTimeoutMs: 10_000 });
+      await a.append(one('agent:lost', 0, ev('A', {})));
+      proxy.blackhole('requests');
+      const pending = a.append(one('agent:lost', 1, ev('B', {})));
+      await new Promise((r) => setTimeout(r, 300));
+      proxy.dropConnections();
+      const err = await pending.then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(EventStoreUnavailableError);
+      expect((err as EventStoreUnavailableError).outcomeUnknown).toBe(false);
+      expect(await reader.streamVersion('agent:lost')).toBe(1);
+      proxy.blackhole(null);
+      expect(await a.append(one('agent:lost', 1, ev('B2', {})))).toMatchObject({ status: 'committed' });
+      await expectDenseValidLog();
+    });
+  });
+});
+
+async function waitFor(cond: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * A TCP proxy that can swallow what flows one way (the statement, or its reply) and then drop
+ * every open connection, while still accepting new ones: a reply lost in the network.
+ */
+class BlackholeProxy {
+  private server: net.Server | null = null;
+  private readonly pairs = new Set<[net.Socket, net.Socket]>();
+  private hole: 'requests' | 'replies' | null = null;
+  port = 0;
+
+  constructor(
+    private readonly host: string,
+    private readonly targetPort: number,
+  ) {}
+
+  async start(): Promise<void> {
+    this.server = net.createServer((client) => {
+      const upstream = net.connect(this.targetPort, this.host);
+      const pair: [net.Socket, net.Socket] = [client, upstream];
+      this.pairs.add(pair);
+      const close = () => {
+        client.destroy();
+        upstream.destroy();
+        this.pairs.delete(pair);
+      };
+      client.on('error', close).on('close', close);
+      upstream.on('error', close).on('close', close);
+      client.on('data', (d) => {
+        if (this.hole !== 'requests') upstream.write(d);
+      });
+      upstream.on('data', (d) => {
+        if (this.hole !== 'replies') client.write(d);
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', () => resolve()));
+    this.port = (this.server.address() as net.AddressInfo).port;
+  }
+
+  /** From now on, what flows this way is lost (null: nothing is). */
+  blackhole(direction: 'requests' | 'replies' | null): void {
+    this.hole = direction;
+  }
+
+  /** Drops every open connection and lets traffic through again (new connections work). */
+  dropConnections(): void {
+    for (const [c, u] of this.pairs) {
+      c.destroy();
+      u.destroy();
+    }
+    this.pairs.clear();
+    this.hole = null;
+  }
+
+  async close(): Promise<void> {
+    this.dropConnections();
+    await new Promise<void>((r) => this.server?.close(() => r()));
+  }
+}

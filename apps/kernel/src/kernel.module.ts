@@ -1,34 +1,34 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type pg from 'pg';
 import { PgEventReader } from '#event-store';
-import { CommittedEventsFeed, PG_POOL, PostgresModule, RuntimeModule, type Runtime } from '#runtime';
-import { AgentAdminController } from './agents/agent-admin.controller.js';
-import { AgentAdminService } from './agents/agent-admin.service.js';
-import { AgentStateCache, SNAPSHOT_SETTINGS, type SnapshotSettings } from './agents/agent-state.cache.js';
-import { KernelMetrics } from './metrics/kernel-metrics.js';
-import { KernelStatsService } from './metrics/kernel-stats.service.js';
-import { PolicyGate } from './policy/policy-gate.service.js';
 import {
+  CommittedEventsFeed,
+  PG_POOL,
+  PostgresModule,
   RECORDER_CLIENT_SETTINGS,
   RecorderClient,
+  RuntimeModule,
+  StreamCommandHandler,
   recorderClientSettingsFromEnv,
-  type RecorderClientSettings,
+  type Runtime,
 } from '#runtime';
-import { SignalPublisher } from './signals/signal-publisher.service.js';
-import { PolicyQueryHandlers } from './syscalls/handlers/policy-query.handlers.js';
-import { ProcessHandlers } from './syscalls/handlers/process.handlers.js';
-import { SignalHandlers } from './syscalls/handlers/signal.handlers.js';
-import { VfsHandler } from './syscalls/handlers/vfs.handler.js';
-import { SyscallController } from './syscalls/syscall.controller.js';
-import { REPLY_CACHE_BYTES, SyscallService } from './syscalls/syscall.service.js';
-import { RecordedReplies } from './syscalls/recorded-replies.js';
+import { AgentAdminController } from './agents/agent-admin.controller.js';
+import { AgentAdminService } from './agents/agent-admin.service.js';
 import { AgentLocks } from './agents/agent-locks.js';
+import { AgentStateCache, SNAPSHOT_SETTINGS, type SnapshotSettings } from './agents/agent-state.cache.js';
 import {
   CREDENTIAL_SETTINGS,
   CredentialAuthority,
   type CredentialSettings,
 } from './credentials/credential-authority.service.js';
-import { VfsClient } from './syscalls/vfs.client.js';
+import { VFS_CLIENT_SETTINGS, VfsClient } from './files/vfs.client.js';
+import { KernelMetrics } from './metrics/kernel-metrics.js';
+import { KernelStatsService } from './metrics/kernel-stats.service.js';
+import { PolicyGate } from './policy/policy-gate.service.js';
+import { SignalPublisher } from './signals/signal-publisher.service.js';
+import { RecordedReplies } from './syscalls/recorded-replies.js';
+import { SyscallController } from './syscalls/syscall.controller.js';
+import { REPLY_CACHE_BYTES, SyscallService } from './syscalls/syscall.service.js';
 import { TOOL_SETTINGS, ToolInvoker, type ToolSettings } from './tools/tool-invoker.service.js';
 import { ToolRegistry } from './tools/tool-registry.service.js';
 
@@ -41,10 +41,14 @@ export class KernelModule {
       every: Number(env.AGENTOS_SNAPSHOT_EVERY || 200),
       maxBytes: Number(env.AGENTOS_AGENT_CACHE_BYTES || 256 * 1024 * 1024),
     };
-    const recorder: RecorderClientSettings = recorderClientSettingsFromEnv(env);
     const tools: ToolSettings = {
       timeoutMs: Number(env.AGENTOS_TOOL_TIMEOUT_MS || 10_000),
       maxResultBytes: rt.config.limits.maxToolResultBytes,
+    };
+    const credentials: CredentialSettings = {
+      authorityFile: env.AGENTOS_NATS_AUTHORITY || null,
+      ttlSeconds: Number(env.AGENTOS_AGENT_CREDENTIAL_TTL_S || 0),
+      resyncMs: Number(env.AGENTOS_CREDENTIAL_RESYNC_MS || 60_000),
     };
     return {
       module: KernelModule,
@@ -52,33 +56,24 @@ export class KernelModule {
       controllers: [SyscallController, AgentAdminController],
       providers: [
         { provide: SNAPSHOT_SETTINGS, useValue: snapshots },
-        { provide: RECORDER_CLIENT_SETTINGS, useValue: recorder },
+        { provide: RECORDER_CLIENT_SETTINGS, useValue: recorderClientSettingsFromEnv(env) },
         { provide: TOOL_SETTINGS, useValue: tools },
+        { provide: VFS_CLIENT_SETTINGS, useValue: { timeoutMs: Number(env.AGENTOS_VFS_TIMEOUT_MS || 5000) } },
         { provide: REPLY_CACHE_BYTES, useValue: Number(env.AGENTOS_REPLY_CACHE_BYTES || 32 * 1024 * 1024) },
-        AgentLocks,
-        {
-          provide: CREDENTIAL_SETTINGS,
-          useValue: {
-            authorityFile: env.AGENTOS_NATS_AUTHORITY || null,
-            ttlSeconds: Number(env.AGENTOS_AGENT_CREDENTIAL_TTL_S || 0),
-            resyncMs: Number(env.AGENTOS_CREDENTIAL_RESYNC_MS || 60_000),
-          } satisfies CredentialSettings,
-        },
-        CredentialAuthority,
-        RecordedReplies,
+        { provide: CREDENTIAL_SETTINGS, useValue: credentials },
         { provide: PgEventReader, inject: [PG_POOL], useFactory: (pool: pg.Pool) => new PgEventReader(pool) },
+        AgentLocks,
         CommittedEventsFeed,
         AgentStateCache,
         RecorderClient,
+        StreamCommandHandler,
+        RecordedReplies,
+        CredentialAuthority,
         PolicyGate,
         ToolRegistry,
         ToolInvoker,
         SignalPublisher,
         VfsClient,
-        VfsHandler,
-        SignalHandlers,
-        ProcessHandlers,
-        PolicyQueryHandlers,
         KernelMetrics,
         KernelStatsService,
         SyscallService,

@@ -8,6 +8,7 @@ import {
   RECORDER_CLIENT_SETTINGS,
   RecorderClient,
   RuntimeModule,
+  StreamCommandHandler,
   recorderClientSettingsFromEnv,
   type Runtime,
 } from '#runtime';
@@ -26,6 +27,7 @@ export class PolicyModule {
         { provide: PgEventReader, inject: [PG_POOL], useFactory: (pool: pg.Pool) => new PgEventReader(pool) },
         CommittedEventsFeed,
         RecorderClient,
+        StreamCommandHandler,
         PolicyStore,
       ],
     };

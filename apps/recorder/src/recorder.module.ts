@@ -1,12 +1,29 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import type pg from 'pg';
-import { PgEventAppender, PgEventReader } from '#event-store';
-import { PG_POOL, PostgresModule, RuntimeModule, type Runtime } from '#runtime';
+import type { AgentOsConfig } from '#config';
+import { PgEventAppender, PgEventReader, createPgPool } from '#event-store';
+import { AGENTOS_CONFIG, PG_POOL, PostgresModule, RuntimeModule, type Runtime } from '#runtime';
 import { AppendController } from './append/append.controller.js';
 import { CommittedEventsPublisher } from './append/committed-events.publisher.js';
 import { GROUP_COMMIT_SETTINGS, GroupCommitQueue, type GroupCommitSettings } from './append/group-commit.queue.js';
 import { QueryController } from './query/query.controller.js';
 import { AuditController } from './audit/audit.controller.js';
+
+/** The appender's own connections: a statement_timeout on every session, and never behind a slow reader. */
+export const WRITER_POOL = Symbol('WRITER_POOL');
+
+/** Upper bound for any append statement: a stuck one fails instead of holding the log head. */
+const APPEND_STATEMENT_TIMEOUT_MS = 5000;
+
+/** Closes the writer pool after everything else (the group-commit queue drains in onModuleDestroy). */
+@Injectable()
+class WriterPoolLifecycle implements OnApplicationShutdown {
+  constructor(@Inject(WRITER_POOL) private readonly pool: pg.Pool) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.pool.end().catch(() => undefined);
+  }
+}
 
 @Module({})
 export class RecorderModule {
@@ -22,7 +39,26 @@ export class RecorderModule {
       controllers: [AppendController, QueryController, AuditController],
       providers: [
         { provide: GROUP_COMMIT_SETTINGS, useValue: settings },
-        { provide: PgEventAppender, inject: [PG_POOL], useFactory: (pool: pg.Pool) => new PgEventAppender(pool) },
+        {
+          provide: WRITER_POOL,
+          inject: [AGENTOS_CONFIG],
+          useFactory: (c: AgentOsConfig) =>
+            // one group commit at a time per process, plus one connection to settle a lost reply
+            createPgPool({
+              pgUrl: c.pgUrl,
+              pgSchema: c.pgSchema,
+              pgRole: c.pgRole,
+              poolSize: 3,
+              applicationName: `agentos-${c.service}-writer`,
+              statementTimeoutMs: APPEND_STATEMENT_TIMEOUT_MS,
+            }),
+        },
+        WriterPoolLifecycle,
+        {
+          provide: PgEventAppender,
+          inject: [WRITER_POOL],
+          useFactory: (pool: pg.Pool) => new PgEventAppender(pool, { statementTimeoutMs: APPEND_STATEMENT_TIMEOUT_MS }),
+        },
         { provide: PgEventReader, inject: [PG_POOL], useFactory: (pool: pg.Pool) => new PgEventReader(pool) },
         GroupCommitQueue,
         CommittedEventsPublisher,

@@ -1,11 +1,11 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type pg from 'pg';
-import { PgEventReader } from '#event-store';
-import { CommittedEventsFeed, PG_POOL, PostgresModule, RuntimeModule, type Runtime } from '#runtime';
 import { ENVELOPE_BYTES } from '#contracts';
+import { PgEventReader } from '#event-store';
+import { PG_POOL, PostgresModule, RuntimeModule, type Runtime } from '#runtime';
 import { DEFAULT_VFS_LIMITS, type VfsLimits } from '#vfs-core';
+import { AGENT_FILES_SETTINGS, AgentFilesCache, type AgentFilesSettings } from './files/agent-files.cache.js';
 import { VFS_LIMITS, VfsController } from './files/vfs.controller.js';
-import { VFS_CACHE_SETTINGS, VfsStateCache, type VfsCacheSettings } from './state/vfs-state.cache.js';
 
 @Module({})
 export class VfsModule {
@@ -17,7 +17,7 @@ export class VfsModule {
       maxOpenFds: Number(env.AGENTOS_VFS_MAX_OPEN_FDS || DEFAULT_VFS_LIMITS.maxOpenFds),
       maxReadReplyBytes: (rt.nc.info?.max_payload ?? 1024 * 1024) - ENVELOPE_BYTES,
     };
-    const cache: VfsCacheSettings = {
+    const files: AgentFilesSettings = {
       snapshots: (env.AGENTOS_SNAPSHOTS ?? 'on') !== 'off',
       snapshotEvery: Number(env.AGENTOS_SNAPSHOT_EVERY || 200),
       maxBytes: Number(env.AGENTOS_VFS_CACHE_BYTES || 512 * 1024 * 1024),
@@ -28,10 +28,9 @@ export class VfsModule {
       controllers: [VfsController],
       providers: [
         { provide: VFS_LIMITS, useValue: limits },
-        { provide: VFS_CACHE_SETTINGS, useValue: cache },
+        { provide: AGENT_FILES_SETTINGS, useValue: files },
         { provide: PgEventReader, inject: [PG_POOL], useFactory: (pool: pg.Pool) => new PgEventReader(pool) },
-        CommittedEventsFeed,
-        VfsStateCache,
+        AgentFilesCache,
       ],
     };
   }

@@ -1,4 +1,12 @@
-import { EventTypes, SIGNALS, isVfsEffectV1, type Disposition, type LifecycleState, type SignalName } from '#contracts';
+import {
+  EventTypes,
+  SIGNALS,
+  isVfsEffectV1,
+  recordedFileEffect,
+  type Disposition,
+  type LifecycleState,
+  type SignalName,
+} from '#contracts';
 import { USAGE_HORIZON_MINUTES, newAgentState, type ActionUsage, type AgentState } from './agent-state.js';
 
 /** The part of a recorded event the reducer needs. */
@@ -8,6 +16,8 @@ export interface FoldableEvent {
   data: unknown;
   streamVersion: number;
   position: number;
+  /** The event's id: the VFS service is told which event made the agent's files what they are. */
+  eventId?: string;
 }
 
 type Data = Record<string, unknown>;
@@ -36,6 +46,9 @@ export function evolveAgent(state: AgentState | null, e: FoldableEvent): AgentSt
   if (state === null) return null;
   state.version = e.streamVersion;
   state.position = e.position;
+  // the files' base follows the same rule as the VFS fold, whatever else this event holds
+  if (recordedFileEffect(e.type, e.schemaVersion, e.data))
+    state.files = { version: e.streamVersion, eventId: e.eventId ?? null };
   try {
     const d = asData(e.data);
     if (d === null) {
@@ -90,7 +103,7 @@ export function foldAgent(events: Iterable<FoldableEvent>, state: AgentState | n
 function evolveSyscall(s: AgentState, d: Data): void {
   // Read and check everything first, then change the state: a fault leaves it as it was.
   const at = text(d, 'at');
-  const minute = Math.floor(Date.parse(at) / 60_000);
+  const minute = minuteOf(at);
   if (!Number.isFinite(minute)) throw new Unfoldable(`at is not a time: ${at.slice(0, 40)}`);
   const decision = record(d, 'decision');
   const result = record(d, 'result');
@@ -269,4 +282,40 @@ function signalName(x: unknown): SignalName {
 
 function isLifecycle(x: unknown): x is LifecycleState {
   return x === 'running' || x === 'stopped' || x === 'terminated';
+}
+
+/**
+ * `Math.floor(Date.parse(at) / 60_000)`, memoised on the minute prefix: consecutive events of a
+ * log mostly share their minute, and Date.parse was a tenth of a replay. Only the recorder's own
+ * form `YYYY-MM-DDTHH:MM:SS.sssZ` is memoised, and only once Date.parse has shown for that prefix
+ * that seconds and milliseconds are read as written (so no other second of the minute can be
+ * read differently); any other text goes through Date.parse as before, NaN included.
+ */
+let memoPrefix = '';
+let memoMinute = 0;
+
+export function minuteOf(at: string): number {
+  const tail = isoTail(at);
+  if (tail >= 0 && memoPrefix !== '' && at.startsWith(memoPrefix)) return memoMinute;
+  const ms = Date.parse(at);
+  const minute = Math.floor(ms / 60_000);
+  // hour 24 is valid only at 24:00:00.000; leave it (and anything odd) to Date.parse every time
+  if (tail >= 0 && Number.isFinite(minute) && ms - minute * 60_000 === tail && !at.startsWith('24', 11)) {
+    memoPrefix = at.slice(0, 16);
+    memoMinute = minute;
+  }
+  return minute;
+}
+
+/** Milliseconds into the minute if `at` ends like `:SS.sssZ` (SS 00-59) at length 24 with a 'T' at 10, else -1. */
+function isoTail(at: string): number {
+  if (at.length !== 24 || at.charCodeAt(10) !== 84 /* T */ || at.charCodeAt(16) !== 58 /* : */) return -1;
+  if (at.charCodeAt(19) !== 46 /* . */ || at.charCodeAt(23) !== 90 /* Z */) return -1;
+  const s1 = at.charCodeAt(17) - 48;
+  const s2 = at.charCodeAt(18) - 48;
+  const m1 = at.charCodeAt(20) - 48;
+  const m2 = at.charCodeAt(21) - 48;
+  const m3 = at.charCodeAt(22) - 48;
+  if (s1 < 0 || s1 > 5 || s2 < 0 || s2 > 9 || m1 < 0 || m1 > 9 || m2 < 0 || m2 > 9 || m3 < 0 || m3 > 9) return -1;
+  return (s1 * 10 + s2) * 1000 + m1 * 100 + m2 * 10 + m3;
 }

@@ -1,4 +1,4 @@
-import type { Disposition, LifecycleState, SignalName } from '#contracts';
+import type { Disposition, FilesBase, LifecycleState, SignalName } from '#contracts';
 import type { AgentCounters, AgentState, FoldFault, PendingSignal } from './agent-state.js';
 
 /**
@@ -22,6 +22,7 @@ export interface AgentSnapshotV3 {
   usage: [action: string, buckets: [number, number][]][];
   lastEventAt: string;
   credentials: string[];
+  files: FilesBase;
   faults: number;
   lastFault: FoldFault | null;
 }
@@ -49,6 +50,7 @@ export function toAgentSnapshot(s: AgentState): AgentSnapshotV3 {
     usage: [...s.usage].sort(byKey).map(([a, b]) => [a, b.map(([m, c]) => [m, c] as [number, number])]),
     lastEventAt: s.lastEventAt,
     credentials: [...s.credentials],
+    files: { ...s.files },
     faults: s.faults,
     lastFault: s.lastFault ? { ...s.lastFault } : null,
   };
@@ -63,6 +65,7 @@ export function fromAgentSnapshot(j: AgentSnapshotV3): AgentState {
     counters: { ...j.counters },
     usage: new Map(j.usage.map(([a, b]) => [a, b.map(([m, c]) => [m, c] as [number, number])])),
     credentials: [...j.credentials],
+    files: { ...j.files },
     lastFault: j.lastFault ? { ...j.lastFault } : null,
   };
 }

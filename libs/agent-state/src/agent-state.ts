@@ -1,4 +1,4 @@
-import type { Disposition, LifecycleState, SignalName } from '#contracts';
+import type { Disposition, FilesBase, LifecycleState, SignalName } from '#contracts';
 
 export interface PendingSignal {
   signal: SignalName;
@@ -67,6 +67,11 @@ export interface AgentState {
   lastEventAt: string;
   /** Public keys of NATS credentials issued to the agent and not revoked, oldest first. */
   credentials: string[];
+  /**
+   * The last event that changed the agent's files: its stream version (0: none yet) and id. The
+   * VFS service decides a file syscall on the files as of exactly this event.
+   */
+  files: FilesBase;
   /** Events the fold could not apply: their version counts, nothing else changed. */
   faults: number;
   lastFault: FoldFault | null;
@@ -106,6 +111,7 @@ export function newAgentState(
     usage: new Map(),
     lastEventAt: at,
     credentials: [],
+    files: { version: 0, eventId: null },
     faults: 0,
     lastFault: null,
   };
@@ -127,6 +133,7 @@ export function cloneAgentState(s: AgentState): AgentState {
     counters: { ...s.counters },
     usage,
     credentials: [...s.credentials],
+    files: { ...s.files },
     lastFault: s.lastFault ? { ...s.lastFault } : null,
   };
 }

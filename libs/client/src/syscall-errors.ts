@@ -1,6 +1,6 @@
 import { ErrorCode, type SyscallReply } from '#contracts';
 
-/** A syscall that did not succeed; `code` is the protocol's error code (shared/PROTOCOL.md). */
+/** A syscall that did not succeed; `code` is the protocol's error code (docs/protocol.md). */
 export class SyscallError extends Error {
   override name = 'SyscallError';
   constructor(

@@ -1,4 +1,4 @@
-/** Error codes of the wire protocol (shared/PROTOCOL.md). */
+/** Error codes of the wire protocol (docs/protocol.md). */
 export const ErrorCode = {
   /** agent has been terminated (SIGKILL, SIGTERM, SYS_EXIT) */
   TERMINATED: -1,

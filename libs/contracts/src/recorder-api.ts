@@ -13,6 +13,26 @@ export interface ApiError {
 export type RecorderAppendRequest = AppendRequest & { deadline?: number };
 export type RecorderAppendReply = AppendOutcome | ApiError;
 
+/**
+ * `agentos.internal.recorder.append` (Subjects.recorderAppendBatch): many appends in one message.
+ * Each request is checked on its own (an invalid one gets its own -5 and the others go on) and all
+ * go to the same group commit. `deadline` applies to every request (a request's own `deadline`,
+ * if earlier, wins).
+ */
+export interface RecorderAppendBatchRequest {
+  requests: RecorderAppendRequest[];
+  deadline?: number;
+}
+
+/**
+ * One entry per request, in request order: its outcome, or `{error: {code, message,
+ * outcomeUnknown?}}` as the single-request subject would have answered it (-5 refused, -7 nothing
+ * recorded unless `outcomeUnknown`). Sent once every request has its entry.
+ */
+export interface RecorderAppendBatchReply {
+  outcomes: RecorderAppendReply[];
+}
+
 export interface RecorderReadStreamRequest {
   streamId: string;
   fromVersion?: number;

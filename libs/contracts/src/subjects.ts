@@ -2,7 +2,7 @@
  * NATS subjects, written with the protocol's first token `agentos`; a deployment with another
  * AGENTOS_SUBJECT_PREFIX has it substituted by the transport and the clients.
  *
- * `agentos.v1.syscall|signal|tool|admin.*` are the public contract (shared/PROTOCOL.md);
+ * `agentos.v1.syscall|signal|tool|admin.*` are the public contract (docs/protocol.md);
  * `agentos.v1.recorder|policy|audit.*` are the documented operator APIs (docs/subjects.md);
  * `agentos.internal.*` are between services and may change without notice.
  */
@@ -36,6 +36,8 @@ export const Subjects = {
   auditHead: 'agentos.v1.audit.head',
 
   recorderAppend: 'agentos.v1.recorder.append',
+  /** Internal: many appends in one message, `{requests, deadline?}` → `{outcomes}` in request order. */
+  recorderAppendBatch: 'agentos.internal.recorder.append',
   recorderReadStream: 'agentos.v1.recorder.read.stream',
   recorderReadAll: 'agentos.v1.recorder.read.all',
   recorderHead: 'agentos.v1.recorder.head',

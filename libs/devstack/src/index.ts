@@ -1,2 +1,3 @@
 export * from './local-stack.js';
 export * from './service-process.js';
+export * from './nats-server-process.js';

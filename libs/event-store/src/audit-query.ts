@@ -24,7 +24,7 @@ export interface AuditFilter {
 
 const DATA = `event_json(data)`;
 
-/** WHERE clause and parameters for a filter (indexes: stream/version, recorded_at, type/position, position). */
+/** WHERE clause and parameters for a filter (indexes: position, stream/version, BRIN on recorded_at, credential types). */
 export function auditWhere(f: AuditFilter, params: unknown[] = []): { sql: string; params: unknown[] } {
   const c: string[] = [];
   const p = (v: unknown) => {

@@ -7,6 +7,8 @@ export interface PgSettings {
   pgRole?: string;
   poolSize?: number;
   applicationName?: string;
+  /** Session statement_timeout (ms): a statement that runs longer is cancelled (default: none). */
+  statementTimeoutMs?: number;
 }
 
 const INT8_OID = 20;
@@ -20,6 +22,8 @@ const INT8_OID = 20;
 export function createPgPool(s: PgSettings): pg.Pool {
   const options = [`-c search_path=${s.pgSchema}`];
   if (s.pgRole) options.push(`-c role=${s.pgRole}`);
+  if (s.statementTimeoutMs !== undefined)
+    options.push(`-c statement_timeout=${Math.max(0, Math.floor(s.statementTimeoutMs))}`);
   const pool = new pg.Pool({
     connectionString: s.pgUrl,
     max: s.poolSize ?? 4,

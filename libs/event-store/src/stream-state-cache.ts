@@ -36,6 +36,8 @@ export interface StreamStateCacheOptions<S> {
 interface Entry<S> extends CachedStream<S> {
   snapshotVersion: number;
   stale: boolean;
+  /** The highest version another writer announced: behind it, the entry reloads on next use. */
+  announced: number;
   bytes: number;
 }
 
@@ -72,7 +74,7 @@ export class StreamStateCache<S> {
    */
   async get(streamId: string): Promise<CachedStream<S>> {
     const e = this.entries.get(streamId);
-    if (e && !e.stale) {
+    if (e && !e.stale && e.announced <= e.version) {
       // refresh LRU order
       this.entries.delete(streamId);
       this.entries.set(streamId, e);
@@ -115,18 +117,19 @@ export class StreamStateCache<S> {
   }
 
   /**
-   * Another writer says the stream reached `version` (a feed hint): a cached entry behind it
-   * reloads from the log on next use. Nothing is taken from the hint itself.
+   * A writer says the stream reached `version` (a feed hint). Compared when the entry is next
+   * used, not now: a hint of this process's own commit often arrives before the commit is folded
+   * here, and must not cost a reload. Nothing else is taken from the hint.
    */
   moved(streamId: string, version: number): void {
     const e = this.entries.get(streamId);
-    if (e && e.version < version) e.stale = true;
+    if (e && e.announced < version) e.announced = version;
   }
 
   /** Whether the stream is cached and current as far as this process knows. */
   holds(streamId: string): boolean {
     const e = this.entries.get(streamId);
-    return Boolean(e && !e.stale);
+    return Boolean(e && !e.stale && e.announced <= e.version);
   }
 
   private load(streamId: string): Promise<Entry<S>> {
@@ -170,9 +173,10 @@ export class StreamStateCache<S> {
             position: snap.position,
             snapshotVersion: snap.version,
             stale: false,
+            announced: 0,
             bytes: 0,
           }
-        : { state: null, version: 0, position: 0, snapshotVersion: 0, stale: false, bytes: 0 };
+        : { state: null, version: 0, position: 0, snapshotVersion: 0, stale: false, announced: 0, bytes: 0 };
     }
     for (;;) {
       const page = await this.reader.readStream(streamId, { fromVersion: entry.version + 1, limit: 1000 });

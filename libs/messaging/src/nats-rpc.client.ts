@@ -38,6 +38,17 @@ export class NatsRpcClient {
     }
   }
 
+  /** A request whose body is already JSON text (a batch assembled from serialised parts). */
+  async requestText<T>(protocolSubject: string, json: string, timeoutMs = 5000): Promise<T> {
+    const subject = this.subject(protocolSubject);
+    try {
+      const reply = await this.nc.request(subject, json, { timeout: timeoutMs, headers: correlationHeaders() });
+      return reply.json<T>();
+    } catch (err) {
+      throw toUnavailable(err, subject);
+    }
+  }
+
   /** A request whose reply the caller reads itself (to bound or inspect the bytes). */
   async requestBytes(protocolSubject: string, body: unknown, timeoutMs = 5000): Promise<Uint8Array> {
     const subject = this.subject(protocolSubject);

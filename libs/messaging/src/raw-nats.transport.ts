@@ -76,6 +76,39 @@ export class RawNatsTransport extends Server implements CustomTransportStrategy 
     }
   }
 
+  /**
+   * Replies ready in the same turn of the event loop leave together: nats.js writes to the socket
+   * once per microtask flush, so replies finishing one by one (a batch commit resolves dozens)
+   * would each cost a write system call. Collected and sent from one setImmediate callback, they
+   * cost one; the delay is at most the rest of the turn.
+   */
+  private respond(msg: Msg, text: string): void {
+    this.replies.push([msg, text]);
+    if (this.replies.length === 1) setImmediate(this.sendReplies);
+  }
+
+  private readonly replies: [Msg, string][] = [];
+
+  private readonly sendReplies = (): void => {
+    const batch = this.replies.splice(0);
+    for (const [msg, text] of batch) {
+      try {
+        msg.respond(text);
+      } catch (err) {
+        // a reply too large for the server, or a closed connection: the caller times out or retries
+        this.logger.warn(`reply on ${msg.subject} not sent: ${(err as Error).message}`);
+        const fallback = this.options.fallbackReply?.(err, msg.subject) ?? {
+          error: { code: -4, message: 'the reply could not be sent' },
+        };
+        try {
+          msg.respond(JSON.stringify(fallback));
+        } catch {
+          // connection closed: nothing left to tell the caller
+        }
+      }
+    }
+  };
+
   private replyAllowed(reply: string): boolean {
     const prefixes = this.options.replyPrefixes ?? DEFAULT_REPLY_PREFIXES;
     for (const p of prefixes) if (reply.startsWith(p)) return true;
@@ -105,7 +138,7 @@ export class RawNatsTransport extends Server implements CustomTransportStrategy 
       const ctx = new NatsRequestContext([msg.subject, msg.headers, receivedAt]);
       let result: unknown = await handler(msg.data, ctx);
       if (isObservable(result)) result = await lastValueFrom(result, { defaultValue: null });
-      if (msg.reply) msg.respond(result instanceof RawJson ? result.text : JSON.stringify(result ?? null));
+      if (msg.reply) this.respond(msg, result instanceof RawJson ? result.text : JSON.stringify(result ?? null));
       this.options.onHandled?.({ subject: msg.subject, correlationId, ms: performance.now() - receivedAt });
     } catch (err) {
       this.logger.error(`handler for ${msg.subject} failed: ${(err as Error)?.stack ?? String(err)}`);
@@ -120,12 +153,16 @@ export class RawNatsTransport extends Server implements CustomTransportStrategy 
       }
     } finally {
       this.inFlight -= 1;
-      if (this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
+      if (this.inFlight === 0) {
+        this.sendReplies(); // draining: what is answered leaves now
+        for (const w of this.idleWaiters.splice(0)) w();
+      }
     }
   }
 
   async close(): Promise<void> {
     await Promise.all(this.subscriptions.splice(0).map((s) => s.drain().catch(() => undefined)));
+    this.sendReplies();
     if (this.inFlight > 0) {
       await Promise.race([
         new Promise<void>((r) => this.idleWaiters.push(r)),

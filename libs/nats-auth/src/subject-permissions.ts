@@ -48,7 +48,7 @@ export function agentInboxPrefix(agentId: string): string {
 }
 
 /**
- * What a role may publish and subscribe to: the subject is the identity (shared/PROTOCOL.md).
+ * What a role may publish and subscribe to: the subject is the identity (docs/protocol.md).
  * Pure; subjects are written with the protocol's `agentos` token and moved onto the deployment's.
  */
 export function permissionsFor(r: NatsRole, o: PermissionOptions = {}): SubjectPermissions {

@@ -7,3 +7,4 @@ export * from './protocol-validation.pipe.js';
 export * from './runtime.module.js';
 export * from './runtime.tokens.js';
 export * from './recorder.client.js';
+export * from './stream-command.handler.js';

@@ -1,9 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type pg from 'pg';
-import { ErrorCode, Subjects, isApiError, type RecorderAppendReply } from '#contracts';
+import { ENVELOPE_BYTES, ErrorCode, Subjects, isApiError, type RecorderAppendReply } from '#contracts';
 import type { AppendOutcome, AppendRequest, CommittedEvent } from '#event-store';
 import { NatsRpcClient, ServiceUnavailableError } from '#messaging';
 import { PG_POOL } from './postgres.module.js';
+import { NATS_CONNECTION } from './runtime.tokens.js';
 
 export type RecorderOutcome = AppendOutcome | { status: 'unavailable'; message: string };
 
@@ -22,23 +24,95 @@ export function recorderClientSettingsFromEnv(env: NodeJS.ProcessEnv = process.e
   };
 }
 
+interface Queued {
+  request: AppendRequest;
+  json: string;
+  resolve: (o: RecorderOutcome) => void;
+}
+
+type BatchReply = { outcomes: (RecorderAppendReply | undefined)[] };
+
 /**
- * Appends through the recorder (the only writer). When no reply comes in time the outcome is
- * settled for certain before answering anyone: the request carried a deadline after which the
- * recorder never starts committing it; we wait for that deadline, wait for any transaction still
- * holding the log head (FOR SHARE), and look for our first event. So a caller is told
- * "unavailable" only when nothing was recorded (invariant 1).
+ * Appends through the recorder (the only writer). Requests made in the same turn of the event
+ * loop (many agents' syscalls at once) travel as one message, `agentos.internal.recorder.append`,
+ * and the recorder commits them in one group: one NATS round trip for many appends instead of
+ * one each. Each request keeps its own outcome.
+ *
+ * When no reply comes in time the outcome is settled for certain before anyone is answered: the
+ * message carried a deadline after which the recorder never starts committing it; we wait for that
+ * deadline, wait for any transaction still holding the log head (FOR SHARE), and look for our
+ * events. So a caller is told "unavailable" only when nothing was recorded (invariant 1).
  */
 @Injectable()
 export class RecorderClient {
+  private queue: Queued[] = [];
+  private queuedBytes = 0;
+  private scheduled = false;
+  private readonly maxMessageBytes: number;
+
   constructor(
     private readonly rpc: NatsRpcClient,
     @Inject(PG_POOL) private readonly pool: pg.Pool,
     @Inject(RECORDER_CLIENT_SETTINGS) private readonly settings: RecorderClientSettings,
-  ) {}
+    @Inject(NATS_CONNECTION) nc: NatsConnection,
+  ) {
+    this.maxMessageBytes = (nc.info?.max_payload ?? 1024 * 1024) - ENVELOPE_BYTES;
+  }
 
-  async append(request: AppendRequest): Promise<RecorderOutcome> {
+  append(request: AppendRequest): Promise<RecorderOutcome> {
+    const json = JSON.stringify(request);
+    return new Promise((resolve) => {
+      if (this.queuedBytes + json.length > this.maxMessageBytes) this.flush();
+      this.queue.push({ request, json, resolve });
+      this.queuedBytes += json.length;
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Sends what is queued as one message. */
+  private flush(): void {
+    this.scheduled = false;
+    const batch = this.queue;
+    if (batch.length === 0) return;
+    this.queue = [];
+    this.queuedBytes = 0;
+    void this.send(batch);
+  }
+
+  private async send(batch: Queued[]): Promise<void> {
     const deadline = Date.now() + Math.max(100, this.settings.timeoutMs - 1500);
+    const body = `{"deadline":${deadline},"requests":[${batch.map((q) => q.json).join(',')}]}`;
+    let reply: BatchReply;
+    try {
+      reply = await this.rpc.requestText<BatchReply>(Subjects.recorderAppendBatch, body, this.settings.timeoutMs);
+    } catch (err) {
+      if (err instanceof ServiceUnavailableError && !err.maybeDelivered) {
+        // nobody serves batches (a recorder of an older release during an upgrade): one by one
+        await Promise.all(batch.map(async (q) => q.resolve(await this.appendOne(q.request, deadline))));
+        return;
+      }
+      await this.settleAll(batch, deadline, err as Error);
+      return;
+    }
+    const uncertain: Queued[] = [];
+    batch.forEach((q, i) => {
+      const r = reply?.outcomes?.[i];
+      if (r === undefined) uncertain.push(q);
+      else if (isApiError(r)) {
+        if (r.error.outcomeUnknown) uncertain.push(q);
+        // only -7 means "nothing recorded, retry may help"; anything else is a permanent refusal
+        else if (r.error.code === ErrorCode.UNAVAILABLE) q.resolve({ status: 'unavailable', message: r.error.message });
+        else q.resolve({ status: 'rejected', reason: r.error.message });
+      } else q.resolve(r);
+    });
+    if (uncertain.length) await this.settleAll(uncertain, deadline, new Error('the recorder could not tell'));
+  }
+
+  /** One request on the public append subject. */
+  private async appendOne(request: AppendRequest, deadline: number): Promise<RecorderOutcome> {
     let reply: RecorderAppendReply;
     try {
       reply = await this.rpc.request<RecorderAppendReply>(
@@ -50,39 +124,51 @@ export class RecorderClient {
       if (err instanceof ServiceUnavailableError && !err.maybeDelivered) {
         return { status: 'unavailable', message: `recorder unavailable: ${err.message}` };
       }
-      return this.settle(request, deadline, err as Error);
+      return new Promise((resolve) => void this.settleAll([{ request, json: '', resolve }], deadline, err as Error));
     }
-    if (isApiError(reply)) {
-      if (reply.error.outcomeUnknown) return this.settle(request, deadline, new Error(reply.error.message));
-      // only -7 means "nothing recorded, retry may help"; anything else is a permanent refusal
-      if (reply.error.code === ErrorCode.UNAVAILABLE) return { status: 'unavailable', message: reply.error.message };
-      return { status: 'rejected', reason: reply.error.message };
+    if (!isApiError(reply)) return reply;
+    if (reply.error.outcomeUnknown) {
+      return new Promise(
+        (resolve) => void this.settleAll([{ request, json: '', resolve }], deadline, new Error(reply.error.message)),
+      );
     }
-    return reply;
+    if (reply.error.code === ErrorCode.UNAVAILABLE) return { status: 'unavailable', message: reply.error.message };
+    return { status: 'rejected', reason: reply.error.message };
   }
 
-  private async settle(request: AppendRequest, deadline: number, cause: Error): Promise<RecorderOutcome> {
+  /** After the deadline: what of each request was recorded. Never answers "unavailable" for something that was. */
+  private async settleAll(batch: Queued[], deadline: number, cause: Error): Promise<void> {
     const wait = deadline + 250 - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const ids = request.appends.flatMap((a) => a.events.map((e) => e.eventId.toLowerCase()));
+    const ids = batch.flatMap((q) => q.request.appends.flatMap((a) => a.events.map((e) => e.eventId.toLowerCase())));
     const giveUpAt = Date.now() + this.settings.settleTimeoutMs;
     for (;;) {
       try {
-        const found = await this.lookUp(ids);
-        if (found.length === 0) {
-          return { status: 'unavailable', message: `recorder did not answer (${cause.message}); nothing was recorded` };
+        const found = new Map((await this.lookUp(ids)).map((e) => [e.eventId, e]));
+        for (const q of batch) {
+          const mine = q.request.appends
+            .flatMap((a) => a.events.map((e) => found.get(e.eventId.toLowerCase())))
+            .filter((e): e is CommittedEvent => Boolean(e));
+          // Reported as a duplicate so the caller reads the recorded events back instead of
+          // trusting what it meant to write.
+          q.resolve(
+            mine.length === 0
+              ? { status: 'unavailable', message: `recorder did not answer (${cause.message}); nothing was recorded` }
+              : { status: 'committed', duplicate: true, events: mine, recordedAt: new Date().toISOString() },
+          );
         }
-        // Reported as a duplicate so the caller reads the recorded events back instead of
-        // trusting what it meant to write.
-        return { status: 'committed', duplicate: true, events: found, recordedAt: new Date().toISOString() };
+        return;
       } catch (err) {
-        // The log cannot be read (Postgres down): keep the caller waiting rather than risk
+        // The log cannot be read (Postgres down): keep the callers waiting rather than risk
         // answering "unavailable" for something that was recorded.
         if (Date.now() > giveUpAt) {
-          return {
-            status: 'unavailable',
-            message: `outcome unknown: the recorder did not answer and the log cannot be read (${(err as Error).message})`,
-          };
+          for (const q of batch) {
+            q.resolve({
+              status: 'unavailable',
+              message: `outcome unknown: the recorder did not answer and the log cannot be read (${(err as Error).message})`,
+            });
+          }
+          return;
         }
         await new Promise((r) => setTimeout(r, 500));
       }
@@ -101,13 +187,12 @@ export class RecorderClient {
         [ids],
       );
       await client.query('COMMIT');
-      const byId = new Map<string, CommittedEvent>(
-        r.rows.map((row) => [
-          row.event_id as string,
-          { eventId: row.event_id, streamId: row.stream_id, streamVersion: row.stream_version, position: row.position },
-        ]),
-      );
-      return ids.map((id) => byId.get(id)).filter((e): e is CommittedEvent => Boolean(e));
+      return r.rows.map((row) => ({
+        eventId: row.event_id as string,
+        streamId: row.stream_id as string,
+        streamVersion: row.stream_version as number,
+        position: row.position as number,
+      }));
     } catch (err) {
       broken = true;
       await client.query('ROLLBACK').catch(() => undefined);

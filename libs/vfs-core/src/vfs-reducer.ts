@@ -1,4 +1,4 @@
-import { EventTypes, isVfsEffectV1, type SyscallRecordedV1, type VfsEffectV1 } from '#contracts';
+import { recordedFileEffect, type SyscallRecordedV1, type VfsEffectV1 } from '#contracts';
 import type { VfsState } from './vfs-state.js';
 
 /** The part of a log event the VFS fold reads. */
@@ -41,14 +41,14 @@ export function applyVfsEffect(state: VfsState, effect: VfsEffectV1, args: Recor
  * Folds an event of the agent's stream: a successful SyscallRecorded (v1 or v2) with a VFS
  * effect. Every other event (other types, other schema versions, failed syscalls) leaves the
  * state as is. Total: an effect of no known shape is skipped (the agent's own fold reports it as
- * a fault), so no recorded data can make a file system unreadable.
+ * a fault), so no recorded data can make a file system unreadable. Returns whether it applied an
+ * effect (then the files are as of this event).
  */
-export function applyVfsEvent(state: VfsState, event: VfsFoldableEvent): void {
-  if (event.type !== EventTypes.SyscallRecorded) return;
-  const version = event.schemaVersion ?? 1;
-  if (version !== 1 && version !== 2) return;
-  const d = event.data as Partial<SyscallRecordedV1> | null;
-  if (!d || typeof d !== 'object' || d.result?.success !== true || !isVfsEffectV1(d.vfs)) return;
+export function applyVfsEvent(state: VfsState, event: VfsFoldableEvent): boolean {
+  const effect = recordedFileEffect(event.type, event.schemaVersion, event.data);
+  if (!effect) return false;
+  const d = event.data as Partial<SyscallRecordedV1>;
   const args = d.args && typeof d.args === 'object' ? d.args : {};
-  applyVfsEffect(state, d.vfs, args, typeof d.at === 'string' ? d.at : '');
+  applyVfsEffect(state, effect, args, typeof d.at === 'string' ? d.at : '');
+  return true;
 }

@@ -15,6 +15,8 @@ export interface ClosedLoopOptions {
   /** One operation of worker `w`; resolves when it completed. Returns units done (default 1). */
   op: (w: number, i: number) => Promise<number | void>;
   onProgress?: (done: number, elapsedMs: number) => void;
+  /** Called when the measured window opens and closes (resource meters). */
+  window?: { begin: () => Promise<void>; end: () => Promise<void> };
 }
 
 /**
@@ -29,6 +31,14 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<LoadResult> {
   let units = 0;
   let errors = 0;
   let lastProgress = start;
+  const windowDone = o.window
+    ? (async () => {
+        await new Promise((r) => setTimeout(r, o.warmupMs));
+        await o.window!.begin();
+        await new Promise((r) => setTimeout(r, Math.max(0, end - performance.now())));
+        await o.window!.end();
+      })()
+    : Promise.resolve();
   await Promise.all(
     Array.from({ length: o.concurrency }, async (_, w) => {
       for (let i = 0; performance.now() < end; i++) {
@@ -52,6 +62,7 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<LoadResult> {
       }
     }),
   );
+  await windowDone;
   const seconds = o.durationMs / 1000;
   return { operations: units, errors, seconds, perSecond: Math.round(units / seconds), latency: summarize(latencies) };
 }

@@ -1,12 +1,13 @@
 import { connect } from '@nats-io/transport-node';
 import { Subjects, withSubjectPrefix, type SyscallReply } from '#contracts';
 import { hundredRulePolicy } from '#policy-engine';
-import { runClosedLoop, type LoadResult } from './closed-loop.js';
+import { runClosedLoop } from './closed-loop.js';
 import type { PhaseSettings } from './baselines.js';
+import { metered, type MeteredLoad, type ResourceMeter } from './resource-meter.js';
 
 export interface SyscallBenchResult {
-  mixed: LoadResult;
-  sequential: LoadResult;
+  mixed: MeteredLoad;
+  sequential: MeteredLoad;
   agents: number;
 }
 
@@ -21,6 +22,7 @@ export async function syscallBench(
   s: PhaseSettings,
   agents: number,
   namePrefix = 'bench',
+  meter?: ResourceMeter,
 ): Promise<SyscallBenchResult> {
   const nc = await connect({ servers: natsUrl });
   const subj = (x: string) => withSubjectPrefix(x, prefix);
@@ -39,23 +41,30 @@ export async function syscallBench(
       if (!r.success) throw new Error(`${syscall}: ${r.errorCode} ${r.errorMessage}`);
     };
     await Promise.all(ids.map((a) => call(a, 'SYS_WRITE', { path: '/mem/working/f0', data: payload })));
-    const mixed = await runClosedLoop({
-      ...s,
-      concurrency: agents,
-      op: async (w, i) => {
-        const agentId = ids[w];
-        const k = i % 10;
-        if (k < 5) await call(agentId, 'SYS_WRITE', { path: `/mem/working/f${i % 4}`, data: payload });
-        else if (k < 8) await call(agentId, 'SYS_READ', { path: '/mem/working/f0' });
-        else await call(agentId, 'SYS_CHECKPOLICY', { action: 'file_write', args: { path: '/mem/working/f0' } });
-      },
-    });
-    const sequential = await runClosedLoop({
-      ...s,
-      durationMs: Math.max(1000, s.durationMs / 2),
-      concurrency: 1,
-      op: async (_w, i) => call(ids[0], i % 2 ? 'SYS_READ' : 'SYS_WRITE', { path: '/mem/working/seq', data: payload }),
-    });
+    const mixed = await metered(meter, (window) =>
+      runClosedLoop({
+        ...s,
+        window,
+        concurrency: agents,
+        op: async (w, i) => {
+          const agentId = ids[w];
+          const k = i % 10;
+          if (k < 5) await call(agentId, 'SYS_WRITE', { path: `/mem/working/f${i % 4}`, data: payload });
+          else if (k < 8) await call(agentId, 'SYS_READ', { path: '/mem/working/f0' });
+          else await call(agentId, 'SYS_CHECKPOLICY', { action: 'file_write', args: { path: '/mem/working/f0' } });
+        },
+      }),
+    );
+    const sequential = await metered(meter, (window) =>
+      runClosedLoop({
+        ...s,
+        window,
+        durationMs: Math.max(1000, s.durationMs / 2),
+        concurrency: 1,
+        op: async (_w, i) =>
+          call(ids[0], i % 2 ? 'SYS_READ' : 'SYS_WRITE', { path: '/mem/working/seq', data: payload }),
+      }),
+    );
     return { mixed, sequential, agents };
   } finally {
     await nc.close();

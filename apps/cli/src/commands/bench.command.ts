@@ -1,13 +1,14 @@
 import type { Command } from 'commander';
 import pg from 'pg';
 import { loadConfig } from '#config';
-import { LocalStack } from '#devstack';
+import { LocalStack, NatsServerProcess, findNatsServer } from '#devstack';
 import { natsRequestReplyBaseline, pgInsertBaselines, type PhaseSettings } from '../bench/baselines.js';
 import type { LoadResult } from '../bench/closed-loop.js';
 import { recorderAppendBench } from '../bench/recorder-bench.js';
 import { syscallBench, applyBenchPolicy } from '../bench/syscall-bench.js';
 import { benchmarkDecisions } from '#policy-engine';
 import { soak } from '../bench/soak.js';
+import { ResourceMeter, type MeteredLoad } from '../bench/resource-meter.js';
 import { createPgPool } from '#event-store';
 import { replayLog } from '../replay/replay-log.js';
 import type { CliOutput } from '../output.js';
@@ -19,6 +20,7 @@ interface BenchOptions {
   agents: string;
   kernels: string;
   keep?: boolean;
+  sharedNats?: boolean;
 }
 
 export function registerBench(program: Command, out: CliOutput): void {
@@ -35,6 +37,10 @@ export function registerBench(program: Command, out: CliOutput): void {
     .option('-a, --agents <n>', 'agents for the syscall scenario (one request outstanding each)', '64')
     .option('-k, --kernels <n>', 'kernel replicas for the syscall scenario', '1')
     .option('--keep', 'keep the bench schema afterwards')
+    .option(
+      '--shared-nats',
+      'use AGENTOS_NATS_URL instead of a private nats-server (then no NATS message counts and no nats-server CPU)',
+    )
     .action(async (scenario: string, o: BenchOptions) => {
       const c = loadConfig('cli');
       const s: PhaseSettings = {
@@ -48,46 +54,58 @@ export function registerBench(program: Command, out: CliOutput): void {
       const agents = positiveInt(o.agents, 'agents');
       const kernels = positiveInt(o.kernels, 'kernels');
       const id = `${Date.now().toString(36)}${process.pid}`;
+      // a private nats-server: its monitoring endpoint counts the messages, /proc its CPU
+      const nats = !o.sharedNats && findNatsServer() ? new NatsServerProcess() : null;
+      if (nats) await nats.start();
+      const natsUrl = nats?.url ?? c.natsUrl;
       const stack = await LocalStack.create({
         pgUrl: c.pgUrl,
-        natsUrl: c.natsUrl,
+        natsUrl,
         schema: `bench_${id}`,
         subjectPrefix: `bench${id}`,
       });
+      const meter = new ResourceMeter(
+        () => stack.running().map((p) => ({ name: p.service, pid: p.pid })),
+        nats ? { pid: nats.pid, monitorPort: nats.monitorPort } : null,
+      );
       const rows: Row[] = [];
-      const report: Record<string, unknown> = { settings: s };
+      const report: Record<string, unknown> = {
+        settings: s,
+        nats: nats ? 'private nats-server (counts messages)' : `shared ${c.natsUrl}`,
+      };
       try {
         out.progress('starting recorder...');
         const recorder = await stack.start('recorder');
 
         out.progress(`raw NATS request-reply, ${s.concurrency} in flight...`);
-        const nats = await natsRequestReplyBaseline(c.natsUrl, s);
+        const natsBaseline = await natsRequestReplyBaseline(natsUrl, s);
         out.progress('raw Postgres inserts...');
         const pgb = await pgInsertBaselines(c.pgUrl, stack.o.schema, s);
         report.baselines = {
-          natsRequestReply: nats,
+          natsRequestReply: natsBaseline,
           pgSingleRowInsert: pgb.singleRow,
           pgBatchedInsert: pgb.batched,
           pgBatchRows: pgb.batchRows,
         };
-        rows.push(rate(`raw NATS request-reply (${s.concurrency} in flight)`, nats, 'req/s'));
+        rows.push(rate(`raw NATS request-reply (${s.concurrency} in flight)`, natsBaseline, 'req/s'));
         rows.push(rate(`raw pg single-row INSERT+COMMIT (${pgb.singleRowConnections} conns)`, pgb.singleRow, 'rows/s'));
         rows.push(rate(`raw pg batched INSERT (${pgb.batchRows} rows/tx, 4 conns)`, pgb.batched, 'rows/s'));
 
         await settle(c.pgUrl);
         if (scenario === 'recorder' || scenario === 'all') {
           out.progress(`recorder append, ${s.concurrency} clients...`);
-          const rec = await recorderAppendBench(c.natsUrl, stack.o.subjectPrefix, recorder.httpPort, s);
+          const rec = await recorderAppendBench(natsUrl, stack.o.subjectPrefix, recorder.httpPort, s, meter);
           report.recorder = { ...rec.appends, eventsPerCommit: rec.eventsPerCommit };
           report.recorderRatios = {
             vsPgSingleRow: ratio(rec.appends.perSecond, pgb.singleRow.perSecond),
             vsPgBatched: ratio(rec.appends.perSecond, pgb.batched.perSecond),
-            vsNatsRequestReply: ratio(rec.appends.perSecond, nats.perSecond),
+            vsNatsRequestReply: ratio(rec.appends.perSecond, natsBaseline.perSecond),
           };
           rows.push({
             ...rate(`recorder append over NATS (${s.concurrency} clients, 1 event each)`, rec.appends, 'events/s'),
-            ratio: `${ratio(rec.appends.perSecond, pgb.singleRow.perSecond)}x pg single-row, ${ratio(rec.appends.perSecond, nats.perSecond)}x NATS req-rep`,
+            ratio: `${ratio(rec.appends.perSecond, pgb.singleRow.perSecond)}x pg single-row, ${ratio(rec.appends.perSecond, natsBaseline.perSecond)}x NATS req-rep`,
           });
+          rows.push(...costRows('  per event', rec.appends));
           if (rec.eventsPerCommit !== null)
             rows.push({ metric: 'recorder events per transaction (mean)', value: String(rec.eventsPerCommit) });
         }
@@ -98,17 +116,18 @@ export function registerBench(program: Command, out: CliOutput): void {
           await stack.start('policy');
           for (let i = 0; i < kernels; i++) await stack.start('kernel');
           out.progress(`syscalls, ${agents} agents, no policy...`);
-          const sb = await syscallBench(c.natsUrl, stack.o.subjectPrefix, s, agents, 'bench');
+          const sb = await syscallBench(natsUrl, stack.o.subjectPrefix, s, agents, 'bench', meter);
           await settle(c.pgUrl);
           out.progress('applying a 100-rule policy...');
-          await applyBenchPolicy(c.natsUrl, stack.o.subjectPrefix);
+          await applyBenchPolicy(natsUrl, stack.o.subjectPrefix);
           out.progress(`syscalls, ${agents} agents, 100-rule policy...`);
-          const withPolicy = await syscallBench(c.natsUrl, stack.o.subjectPrefix, s, agents, 'benchp');
+          const withPolicy = await syscallBench(natsUrl, stack.o.subjectPrefix, s, agents, 'benchp', meter);
           const decisions = benchmarkDecisions(200_000);
           const pool = createPgPool({ pgUrl: c.pgUrl, pgSchema: stack.o.schema, pgRole: '' });
           let replay;
           try {
             out.progress('replaying the whole log...');
+            // the replay driver: dense ranges read ahead, folded in place, in worker threads for a long log
             replay = await replayLog(pool);
           } finally {
             await pool.end();
@@ -121,9 +140,10 @@ export function registerBench(program: Command, out: CliOutput): void {
             seconds: replay.seconds,
             eventsPerSecond: replay.eventsPerSecond,
             agents: replay.agents.size,
+            workers: replay.workers,
           };
           report.syscallRatios = {
-            vsNatsRequestReply: ratio(sb.mixed.perSecond, nats.perSecond),
+            vsNatsRequestReply: ratio(sb.mixed.perSecond, natsBaseline.perSecond),
             vsPgSingleRow: ratio(sb.mixed.perSecond, pgb.singleRow.perSecond),
           };
           rows.push({
@@ -133,12 +153,14 @@ export function registerBench(program: Command, out: CliOutput): void {
               'syscalls/s',
             ),
             p95: sb.mixed.latency.p95Ms,
-            ratio: `${ratio(sb.mixed.perSecond, nats.perSecond)}x NATS req-rep, ${ratio(sb.mixed.perSecond, pgb.singleRow.perSecond)}x pg single-row`,
+            ratio: `${ratio(sb.mixed.perSecond, natsBaseline.perSecond)}x NATS req-rep, ${ratio(sb.mixed.perSecond, pgb.singleRow.perSecond)}x pg single-row`,
           });
+          rows.push(...costRows('  per syscall', sb.mixed));
           rows.push({
             ...rate('one agent, sequential syscalls', sb.sequential, 'syscalls/s'),
             p95: sb.sequential.latency.p95Ms,
           });
+          rows.push(...costRows('  per syscall', sb.sequential));
           rows.push({
             ...rate(`same mix under a 100-rule policy (${kernels} kernel)`, withPolicy.mixed, 'syscalls/s'),
             p95: withPolicy.mixed.latency.p95Ms,
@@ -155,7 +177,7 @@ export function registerBench(program: Command, out: CliOutput): void {
             p99: decisions.p99Us,
           });
           rows.push({
-            metric: `replay: fold the whole log (${replay.events} events, ${replay.agents.size} agents)`,
+            metric: `replay: fold the whole log (${replay.events} events, ${replay.agents.size} agents, ${replay.workers} thread${replay.workers > 1 ? 's' : ''})`,
             value: `${replay.eventsPerSecond.toLocaleString('en-US')} events/s`,
           });
         }
@@ -163,6 +185,7 @@ export function registerBench(program: Command, out: CliOutput): void {
       } finally {
         if (o.keep) await stack.stopAll();
         else await stack.destroy();
+        await nats?.stop();
       }
       out.result(report, () =>
         out.table(
@@ -191,6 +214,26 @@ function rate(metric: string, r: LoadResult, unit: string): Row {
     p99: r.latency.p99Ms,
     errors: r.errors,
   };
+}
+
+/** CPU µs and NATS messages per operation, with the per-process split, as table rows. */
+function costRows(label: string, r: MeteredLoad): Row[] {
+  if (r.cpuMicrosPerSyscall === undefined || r.cpuMicrosPerSyscall === null) return [];
+  const split = Object.entries(r.cpuMicrosByProcess ?? {})
+    .sort(([, a], [, b]) => (b ?? 0) - (a ?? 0))
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  const rows: Row[] = [
+    { metric: `${label}: CPU µs, all processes`, value: `${r.cpuMicrosPerSyscall} µs`, ratio: split },
+  ];
+  if (r.natsMessagesPerSyscall !== null && r.natsMessagesPerSyscall !== undefined) {
+    rows.push({
+      metric: `${label}: NATS messages (published, delivered)`,
+      value: `${r.natsMessagesPerSyscall}, ${r.natsDeliveriesPerSyscall}`,
+      ratio: `load generator ${r.loadGeneratorCpuMicros} µs`,
+    });
+  }
+  return rows;
 }
 
 function ratio(a: number, b: number): number {

@@ -1,10 +1,12 @@
-import { POLICY_STREAM, Subjects, type LifecycleState } from '#contracts';
-import { evolveAgent, type AgentState } from '#agent-state';
+import { POLICY_STREAM, Subjects, agentStream, type LifecycleState } from '#contracts';
+import type { AgentState } from '#agent-state';
 import type { RecordedEvent } from '#event-store';
 import { activePolicy, foldPolicyEvent, type PolicyState } from '#policy-engine';
-import { applyVfsEvent, describeVfs, emptyVfsState, vfsDigest } from '#vfs-core';
+import { describeVfs, vfsDigest } from '#vfs-core';
+import { replayEvents } from '../../../../libs/event-store/src/log-replay.js';
 import { remoteEvents } from '../audit/remote-log.js';
 import type { NatsSession } from '../nats-session.js';
+import { AgentFold } from './agent-fold.js';
 
 export interface AgentAt {
   agentId: string;
@@ -38,15 +40,17 @@ export async function agentAt(
   at: { position?: number; time?: string },
 ): Promise<AgentAt> {
   const bound = at.time ? { to: new Date(Date.parse(at.time) + 1).toISOString() } : { toPosition: at.position };
-  let kernel: AgentState | null = null;
-  const vfs = emptyVfsState();
-  let last: RecordedEvent | null = null;
-  for await (const e of remoteEvents(s, { agentId, ...bound }, 2000)) {
-    kernel = evolveAgent(kernel, e);
-    applyVfsEvent(vfs, e);
-    last = e;
-  }
-  if (!kernel || !last) throw new Error(`agent ${agentId} did not exist at that point of the log`);
+  // the replay driver over the recorder's reads (the command line talks to NATS only)
+  const fold = new AgentFold();
+  const last = { position: 0, recordedAt: null as string | null };
+  await replayEvents(remoteEvents(s, { agentId, ...bound }, 2000), (e) => {
+    fold.apply(e);
+    last.position = e.position;
+    last.recordedAt = e.recordedAt;
+  });
+  const agent = fold.agents.get(agentStream(agentId));
+  if (!agent) throw new Error(`agent ${agentId} did not exist at that point of the log`);
+  const { kernel, vfs } = agent;
   let policy: PolicyState | null = null;
   const policyEvents = await s.request<{ events: RecordedEvent[] }>(Subjects.recorderReadStream, {
     streamId: POLICY_STREAM,

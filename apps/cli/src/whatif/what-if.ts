@@ -1,7 +1,8 @@
 import { policyActionFor, policyArgsFor, isSyscallName, type DecisionV1, type SyscallRecordedV1 } from '#contracts';
 import { evolveAgent, usageCount, type AgentState } from '#agent-state';
-import type { AuditFilter, RecordedEvent } from '#event-store';
+import type { AuditFilter } from '#event-store';
 import { evaluatePolicy, type CompiledPolicy } from '#policy-engine';
+import { replayEvents, type LogEvent, type ReplaySource } from '../../../../libs/event-store/src/log-replay.js';
 
 export type ChangeKind = 'allow→deny' | 'deny→allow' | 'allow→shadow' | 'shadow→allow' | 'rule changed';
 
@@ -35,7 +36,8 @@ export interface WhatIfReport {
  * history is taken as it happened (later events are not re-imagined), and nothing is written.
  */
 export async function whatIf(
-  events: AsyncIterable<RecordedEvent>,
+  /** The recorder's events over NATS, or Postgres (with `recordedAt: true` when the range has times). */
+  events: ReplaySource,
   candidate: CompiledPolicy,
   range: Pick<AuditFilter, 'from' | 'to' | 'after' | 'toPosition'>,
   maxListed = 100,
@@ -48,17 +50,18 @@ export async function whatIf(
     byKind: { 'allow→deny': 0, 'deny→allow': 0, 'allow→shadow': 0, 'shadow→allow': 0, 'rule changed': 0 },
     changes: [],
   };
-  const inRange = (e: RecordedEvent) =>
+  const inRange = (e: LogEvent) =>
     (range.after === undefined || e.position > range.after) &&
     (range.toPosition === undefined || e.position <= range.toPosition) &&
-    (!range.from || e.recordedAt >= range.from) &&
-    (!range.to || e.recordedAt < range.to);
+    (!range.from || (e.recordedAt !== null && e.recordedAt >= range.from)) &&
+    (!range.to || (e.recordedAt !== null && e.recordedAt < range.to));
 
-  for await (const e of events) {
-    if (!e.streamId.startsWith('agent:')) continue;
+  // the replay driver: each agent's kernel state folded in place, each syscall re-decided just before it is folded
+  await replayEvents(events, (e) => {
+    if (!e.streamId.startsWith('agent:')) return;
     const before = states.get(e.streamId) ?? null;
-    if (e.type === 'SyscallRecorded' && before && inRange(e)) {
-      const d = e.data as unknown as SyscallRecordedV1;
+    if (e.type === 'SyscallRecorded' && before && inRange(e) && isRecordedSyscall(e.data)) {
+      const d = e.data;
       if (d.decision.mode !== 'skipped' && isSyscallName(d.syscall) && d.syscall !== 'SYS_CHECKPOLICY') {
         report.evaluated += 1;
         const c = evaluatePolicy(
@@ -103,9 +106,27 @@ export async function whatIf(
         }
       }
     }
-    states.set(e.streamId, evolveAgent(before, e));
-  }
+    const after = evolveAgent(before, e);
+    if (after !== before) states.set(e.streamId, after);
+  });
   return report;
+}
+
+/** The shape re-deciding reads (the kernel fold reports other shapes as faults; here they are skipped). */
+function isRecordedSyscall(d: unknown): d is SyscallRecordedV1 {
+  if (d === null || typeof d !== 'object') return false;
+  const r = d as Partial<SyscallRecordedV1>;
+  return (
+    typeof r.syscall === 'string' &&
+    typeof r.at === 'string' &&
+    typeof r.requestId === 'string' &&
+    r.decision !== null &&
+    typeof r.decision === 'object' &&
+    typeof r.decision.allowed === 'boolean' &&
+    typeof r.decision.shadow === 'boolean' &&
+    r.args !== null &&
+    typeof r.args === 'object'
+  );
 }
 
 function changeKind(

@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type pg from 'pg';
+import type pino from 'pino';
 import type { AgentOsConfig } from '#config';
 import {
   ErrorCode,
@@ -13,27 +14,24 @@ import {
   clip,
   parseSignal,
   type AgentCreatedV1,
+  type AgentDestroyedV1,
   type CredentialIssuedV1,
   type CredentialRevokedV1,
-  type AgentDestroyedV1,
   type LifecycleState,
   type SignalDeliveredV1,
   type ToolRegisteredV1,
   type VfsStateReply,
 } from '#contracts';
 import { agentDigest, planDeliveries, type AgentState } from '#agent-state';
-import { PgEventReader, type NewEvent, type StreamEvent } from '#event-store';
+import { PgEventReader, type CommittedEvent, type NewEvent } from '#event-store';
 import { NatsRpcClient } from '#messaging';
-import { AGENTOS_CONFIG, PG_POOL, ROOT_LOGGER } from '#runtime';
-import type pino from 'pino';
+import { AGENTOS_CONFIG, PG_POOL, ROOT_LOGGER, StreamCommandHandler, type StreamCommand } from '#runtime';
 import { CredentialAuthority } from '../credentials/credential-authority.service.js';
-import { createHash } from 'node:crypto';
 import { PolicyGate } from '../policy/policy-gate.service.js';
-import { RecorderClient } from '#runtime';
 import { SignalPublisher } from '../signals/signal-publisher.service.js';
 import { ToolRegistry } from '../tools/tool-registry.service.js';
-import { AgentStateCache } from './agent-state.cache.js';
 import { AgentLocks } from './agent-locks.js';
+import { AgentStateCache } from './agent-state.cache.js';
 
 export interface AgentView {
   agentId: string;
@@ -56,7 +54,19 @@ export interface AgentView {
   lastFault: AgentState['lastFault'];
 }
 
-/** Ring 0 operations on agents and tools (admin subjects), each recorded as events. */
+/** One event of an admin command, before it is recorded. */
+interface Planned {
+  type: string;
+  data: unknown;
+}
+
+/** Ring 0 gives up after this long losing races on one agent. */
+const ADMIN_BUDGET = { ms: 10_000, attempts: 16 };
+
+/**
+ * Ring 0 operations on agents and tools (admin subjects), each recorded as events through the
+ * same optimistic command loop as syscalls, under the same per-agent lock.
+ */
 @Injectable()
 export class AgentAdminService {
   private readonly host = os.hostname();
@@ -64,7 +74,7 @@ export class AgentAdminService {
   constructor(
     private readonly locks: AgentLocks,
     private readonly agents: AgentStateCache,
-    private readonly recorder: RecorderClient,
+    private readonly commands: StreamCommandHandler,
     private readonly reader: PgEventReader,
     private readonly tools: ToolRegistry,
     private readonly gate: PolicyGate,
@@ -86,36 +96,26 @@ export class AgentAdminService {
     role = 'agent',
   ): Promise<{ agentId: string; role: string; state: LifecycleState; credentials?: string }> {
     const at = new Date().toISOString();
-    const data: AgentCreatedV1 = { agentId, role, at };
     const credential = this.credentials.enabled ? await this.credentials.issue(agentId) : null;
-    const events: { type: string; data: unknown }[] = [{ type: EventTypes.AgentCreated, data }];
+    const planned: Planned[] = [
+      { type: EventTypes.AgentCreated, data: { agentId, role, at } satisfies AgentCreatedV1 },
+    ];
     if (credential) {
       const issued: CredentialIssuedV1 = { publicKey: credential.publicKey, expiresAt: credential.expiresAt, at };
-      events.push({ type: EventTypes.CredentialIssued, data: issued });
+      planned.push({ type: EventTypes.CredentialIssued, data: issued });
     }
-    const out = await this.recorder.append({
-      appends: [
-        {
-          streamId: agentStream(agentId),
-          expectedVersion: 0,
-          events: events.map((e) => this.event(e.type, e.data, agentId)),
-        },
-      ],
-    });
-    if (out.status === 'conflict')
-      throw new ProtocolError(ErrorCode.INVALID_REQUEST, `agent ${agentId} already exists`);
-    const committed = this.committed(out);
-    this.agents.apply(
-      agentId,
-      events.map((e, i) => ({
-        type: e.type,
-        schemaVersion: 1,
-        data: e.data,
-        streamVersion: committed[i].streamVersion,
-        position: committed[i].position,
-      })),
+    return this.locks.run(agentId, () =>
+      this.onAgent(agentId, {
+        decide: () => ({ planned }),
+        conflict: () => new ProtocolError(ErrorCode.INVALID_REQUEST, `agent ${agentId} already exists`),
+        answer: () => ({
+          agentId,
+          role,
+          state: 'running' as const,
+          ...(credential ? { credentials: credential.creds } : {}),
+        }),
+      }),
     );
-    return { agentId, role, state: 'running', ...(credential ? { credentials: credential.creds } : {}) };
   }
 
   /** New NATS credentials for an existing agent (lost creds, rotation); earlier ones stay valid until revoked. */
@@ -126,43 +126,22 @@ export class AgentAdminService {
         'this kernel issues no credentials (AGENTOS_NATS_AUTHORITY unset)',
       );
     }
-    return this.locks.run(agentId, async () => {
-      for (let attempt = 0; attempt < 16; attempt++) {
-        const s = attempt === 0 ? await this.current(agentId) : (await this.agents.refresh(agentId)).state;
-        if (!s) throw notRegistered(agentId);
-        if (s.lifecycle === 'terminated') {
-          throw new ProtocolError(ErrorCode.TERMINATED, `Agent ${agentId} has been terminated`);
-        }
-        const credential = await this.credentials.issue(agentId);
-        const data: CredentialIssuedV1 = {
-          publicKey: credential.publicKey,
-          expiresAt: credential.expiresAt,
-          at: new Date().toISOString(),
-        };
-        const out = await this.recorder.append({
-          appends: [
-            {
-              streamId: agentStream(agentId),
-              expectedVersion: s.version,
-              events: [this.event(EventTypes.CredentialIssued, data, agentId)],
-            },
-          ],
-        });
-        if (out.status === 'conflict') continue;
-        const [c] = this.committed(out);
-        this.agents.apply(agentId, [
-          {
-            type: EventTypes.CredentialIssued,
-            schemaVersion: 1,
-            data,
-            streamVersion: c.streamVersion,
-            position: c.position,
-          },
-        ]);
-        return { agentId, publicKey: credential.publicKey, credentials: credential.creds };
-      }
-      throw new ProtocolError(ErrorCode.UNAVAILABLE, 'too much contention on this agent; try again');
-    });
+    const credential = await this.credentials.issue(agentId);
+    return this.locks.run(agentId, () =>
+      this.onAgent(agentId, {
+        decide: (s) => {
+          if (s.lifecycle === 'terminated')
+            throw new ProtocolError(ErrorCode.TERMINATED, `Agent ${agentId} has been terminated`);
+          const data: CredentialIssuedV1 = {
+            publicKey: credential.publicKey,
+            expiresAt: credential.expiresAt,
+            at: new Date().toISOString(),
+          };
+          return { planned: [{ type: EventTypes.CredentialIssued, data }] };
+        },
+        answer: () => ({ agentId, publicKey: credential.publicKey, credentials: credential.creds }),
+      }),
+    );
   }
 
   async get(agentId: string): Promise<AgentView & { digest: string }> {
@@ -184,12 +163,12 @@ export class AgentAdminService {
       Subjects.vfsState,
       {
         agentId,
-        version: s.version,
+        base: s.files,
       },
     );
     if ('error' in vfs) throw new ProtocolError(ErrorCode.UNAVAILABLE, `VFS: ${vfs.error.message}`);
     const kernelDigest = agentDigest(s);
-    const policyVersion = this.gate.snapshot()?.version ?? null;
+    const policyVersion = this.gate.inForce()?.version ?? null;
     const digest = createHash('sha256')
       .update(`${kernelDigest}:${vfs.digest}:${policyVersion ?? 'none'}`)
       .digest('hex');
@@ -203,84 +182,57 @@ export class AgentAdminService {
   ): Promise<{ delivered: boolean; state: LifecycleState }> {
     const signal = parseSignal(signalRaw);
     if (!signal) throw new ProtocolError(ErrorCode.INVALID_REQUEST, `unknown signal: ${clip(String(signalRaw), 32)}`);
-    return this.locks.run(agentId, async () => {
-      for (let attempt = 0; attempt < 16; attempt++) {
-        const s = attempt === 0 ? await this.current(agentId) : (await this.agents.refresh(agentId)).state;
-        if (!s) throw notRegistered(agentId);
-        const plan = planDeliveries(s, [{ req: { signal, source: 'admin', reason, at: new Date().toISOString() } }]);
-        if (plan.events.length === 0) return { delivered: false, state: s.lifecycle };
-        const events = plan.events.map((e) => this.event(EventTypes.SignalDelivered, e, agentId));
-        const out = await this.recorder.append({
-          appends: [{ streamId: agentStream(agentId), expectedVersion: s.version, events }],
-        });
-        if (out.status === 'conflict') continue;
-        const committed = this.committed(out);
-        const folded: StreamEvent[] = plan.events.map((e, i) => ({
-          type: EventTypes.SignalDelivered,
-          schemaVersion: 1,
-          data: e,
-          streamVersion: committed[i].streamVersion,
-          position: committed[i].position,
-        }));
-        this.agents.apply(agentId, folded);
-        for (const f of folded)
-          this.publisher.publish(agentId, f.data as SignalDeliveredV1, f.position, plan.stateAfter);
-        return { delivered: true, state: plan.stateAfter };
-      }
-      throw new ProtocolError(ErrorCode.UNAVAILABLE, 'too much contention on this agent; try again');
-    });
+    let stateAfter: LifecycleState = 'running';
+    return this.locks.run(agentId, () =>
+      this.onAgent<{ delivered: boolean; state: LifecycleState }>(agentId, {
+        decide: (s) => {
+          const plan = planDeliveries(s, [{ req: { signal, source: 'admin', reason, at: new Date().toISOString() } }]);
+          stateAfter = plan.stateAfter;
+          if (plan.events.length === 0) return { none: { delivered: false, state: s.lifecycle } };
+          return { planned: plan.events.map((e) => ({ type: EventTypes.SignalDelivered, data: e })) };
+        },
+        answer: (events) => {
+          for (const e of events) {
+            this.publisher.publish(agentId, e.data as SignalDeliveredV1, e.position, stateAfter);
+          }
+          return { delivered: true, state: stateAfter };
+        },
+      }),
+    );
   }
 
+  /** Ends the agent (ring 0) and revokes its NATS credentials in the same append. */
   async destroy(
     agentId: string,
     reason = 'destroyed by an operator',
   ): Promise<{ agentId: string; state: LifecycleState }> {
-    return this.locks.run(agentId, async () => {
-      for (let attempt = 0; attempt < 16; attempt++) {
-        const s = attempt === 0 ? await this.current(agentId) : (await this.agents.refresh(agentId)).state;
-        if (!s) throw notRegistered(agentId);
-        const at = new Date().toISOString();
-        // destroying revokes the agent's credentials in the same append, even if it had already ended
-        const events: { type: string; data: unknown }[] = [];
-        if (s.lifecycle !== 'terminated') {
-          events.push({ type: EventTypes.AgentDestroyed, data: { agentId, reason, at } satisfies AgentDestroyedV1 });
-        }
-        for (const publicKey of s.credentials) {
-          const revoked: CredentialRevokedV1 = { publicKey, reason: clip(`agent destroyed: ${reason}`, 1024), at };
-          events.push({ type: EventTypes.CredentialRevoked, data: revoked });
-        }
-        if (events.length === 0) return { agentId, state: 'terminated' as const };
-        const out = await this.recorder.append({
-          appends: [
-            {
-              streamId: agentStream(agentId),
-              expectedVersion: s.version,
-              events: events.map((e) => this.event(e.type, e.data, agentId)),
-            },
-          ],
-        });
-        if (out.status === 'conflict') continue;
-        const committed = this.committed(out);
-        this.agents.apply(
-          agentId,
-          events.map((e, i) => ({
-            type: e.type,
-            schemaVersion: 1,
-            data: e.data,
-            streamVersion: committed[i].streamVersion,
-            position: committed[i].position,
-          })),
-        );
-        if (s.credentials.length > 0) {
-          // recorded: the push follows now, and again on every resync until the servers have it
-          await this.credentials
-            .sync()
-            .catch((err) => this.logger.warn({ err: (err as Error).message }, 'revocation push failed; will retry'));
-        }
-        return { agentId, state: 'terminated' as const };
-      }
-      throw new ProtocolError(ErrorCode.UNAVAILABLE, 'too much contention on this agent; try again');
-    });
+    let revoked = 0;
+    const result = await this.locks.run(agentId, () =>
+      this.onAgent<{ agentId: string; state: LifecycleState }>(agentId, {
+        decide: (s) => {
+          const at = new Date().toISOString();
+          const planned: Planned[] = [];
+          if (s.lifecycle !== 'terminated') {
+            planned.push({ type: EventTypes.AgentDestroyed, data: { agentId, reason, at } satisfies AgentDestroyedV1 });
+          }
+          for (const publicKey of s.credentials) {
+            const data: CredentialRevokedV1 = { publicKey, reason: clip(`agent destroyed: ${reason}`, 1024), at };
+            planned.push({ type: EventTypes.CredentialRevoked, data });
+          }
+          revoked = s.credentials.length;
+          if (planned.length === 0) return { none: { agentId, state: 'terminated' as const } };
+          return { planned };
+        },
+        answer: () => ({ agentId, state: 'terminated' as const }),
+      }),
+    );
+    if (revoked > 0) {
+      // recorded: the push follows now, and again on every resync until the servers have it
+      await this.credentials
+        .sync()
+        .catch((err) => this.logger.warn({ err: (err as Error).message }, 'revocation push failed; will retry'));
+    }
+    return result;
   }
 
   /** Registered agents, in creation order, a page at a time. */
@@ -302,19 +254,91 @@ export class AgentAdminService {
 
   async registerTool(name: string, description?: string): Promise<{ name: string }> {
     const data: ToolRegisteredV1 = { name, description: description ?? null, at: new Date().toISOString() };
-    const out = await this.recorder.append({
-      appends: [
-        { streamId: TOOLS_STREAM, expectedVersion: 'any', events: [this.event(EventTypes.ToolRegistered, data)] },
-      ],
-    });
-    this.committed(out);
-    this.tools.refreshed();
-    return { name };
+    return this.commands.run<{ name: string }>(
+      {
+        attempt: async () => ({
+          append: {
+            appends: [
+              { streamId: TOOLS_STREAM, expectedVersion: 'any', events: [this.event(EventTypes.ToolRegistered, data)] },
+            ],
+          },
+          done: () => {
+            this.tools.refreshed();
+            return { name };
+          },
+        }),
+        duplicate: () => ({ name }),
+        failed: (f) => {
+          throw failure(f);
+        },
+        exhausted: () => {
+          throw new ProtocolError(ErrorCode.UNAVAILABLE, 'could not register the tool; try again');
+        },
+      },
+      ADMIN_BUDGET,
+    );
   }
 
   async listTools(): Promise<{ tools: { name: string; description: string | null; registeredAt: string }[] }> {
     const tools = await this.tools.list();
     return { tools: [...tools].map(([name, t]) => ({ name, ...t })) };
+  }
+
+  /**
+   * An admin command on one agent's stream, through the command handler: decide on its state
+   * (fresh after a lost race), append the planned events at that version, fold them, answer.
+   */
+  private onAgent<R>(
+    agentId: string,
+    c: {
+      /** The events to record on the agent's state (none exists yet when creating), or an answer without any. */
+      decide: (s: AgentState) => { planned: Planned[] } | { none: R };
+      answer: (events: { type: string; data: unknown; position: number }[]) => R;
+      /** What a conflict means when the command expects no stream at all (create). */
+      conflict?: () => Error;
+    },
+  ): Promise<R> {
+    const creating = c.conflict !== undefined;
+    const cmd: StreamCommand<R> = {
+      attempt: async (n, lost) => {
+        if (creating && lost) throw c.conflict!();
+        let s: AgentState | null = null;
+        if (!creating) {
+          s = n === 0 ? await this.current(agentId) : (await this.agents.refresh(agentId)).state;
+          if (!s) throw notRegistered(agentId);
+        }
+        const d = c.decide(s as AgentState);
+        if ('none' in d) return { answer: d.none };
+        const events = d.planned.map((p) => this.event(p.type, p.data, agentId));
+        return {
+          append: {
+            appends: [{ streamId: agentStream(agentId), expectedVersion: creating ? 0 : s!.version, events }],
+          },
+          done: (committed: CommittedEvent[] | null) => {
+            const folded = d.planned.map((p, i) => ({
+              type: p.type,
+              schemaVersion: 1,
+              data: p.data,
+              eventId: events[i].eventId,
+              streamVersion: committed![i].streamVersion,
+              position: committed![i].position,
+            }));
+            this.agents.apply(agentId, folded);
+            return c.answer(folded);
+          },
+        };
+      },
+      duplicate: () => {
+        throw new ProtocolError(ErrorCode.INVALID_REQUEST, 'already recorded');
+      },
+      failed: (f) => {
+        throw failure(f);
+      },
+      exhausted: () => {
+        throw new ProtocolError(ErrorCode.UNAVAILABLE, 'too much contention on this agent; try again');
+      },
+    };
+    return this.commands.run(cmd, ADMIN_BUDGET);
   }
 
   /** The agent's state, fresh from the log if another replica moved it. */
@@ -341,13 +365,15 @@ export class AgentAdminService {
       },
     };
   }
+}
 
-  private committed(out: Awaited<ReturnType<RecorderClient['append']>>) {
-    if (out.status === 'committed') return out.events;
-    if (out.status === 'unavailable') throw new ProtocolError(ErrorCode.UNAVAILABLE, out.message);
-    if (out.status === 'rejected') throw new ProtocolError(ErrorCode.INVALID_REQUEST, out.reason);
-    throw new ProtocolError(ErrorCode.UNAVAILABLE, `unexpected append outcome: ${out.status}`);
-  }
+/** -7 when the recorder could not record it now; -5 when it refused it for good. */
+function failure(
+  f: { status: 'unavailable'; message: string } | { status: 'rejected'; reason: string },
+): ProtocolError {
+  return f.status === 'unavailable'
+    ? new ProtocolError(ErrorCode.UNAVAILABLE, f.message)
+    : new ProtocolError(ErrorCode.INVALID_REQUEST, f.reason);
 }
 
 function notRegistered(agentId: string): ProtocolError {

@@ -68,22 +68,9 @@ export class AgentStateCache {
     return this.cache.refresh(agentStream(agentId));
   }
 
-  /**
-   * The state to decide on after losing a race at version `lostAt`: the winner's events usually
-   * arrive on the feed within a millisecond, so wait briefly for them before reading the log;
-   * then back off a little, growing with the attempts, so the other replica's queue cannot keep
-   * this request waiting forever.
-   */
-  async after(agentId: string, lostAt: number, attempt: number): Promise<CachedStream<AgentState>> {
-    if (attempt > 2) await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
-    if (lostAt >= 0) {
-      for (let i = 0; i < 3; i++) {
-        const c = await this.cache.get(agentStream(agentId));
-        if (c.version > lostAt) return c;
-        await new Promise((r) => setTimeout(r, 1));
-      }
-    }
-    return this.cache.refresh(agentStream(agentId));
+  /** Reloads a stream by id (another agent's, named by a conflict). */
+  refreshStream(streamId: string): Promise<CachedStream<AgentState>> {
+    return this.cache.refresh(streamId);
   }
 
   apply(agentId: string, events: StreamEvent[]): void {

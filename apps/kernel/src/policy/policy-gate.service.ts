@@ -1,56 +1,18 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import type pino from 'pino';
 import type { AgentOsConfig } from '#config';
-import { POLICY_STREAM, type DecisionV1 } from '#contracts';
-import { usageCount, type AgentState } from '#agent-state';
-import { PgEventReader, StreamStateCache, type StreamCondition } from '#event-store';
+import { POLICY_STREAM } from '#contracts';
+import { PgEventReader, StreamStateCache } from '#event-store';
+import type { PolicyInForce } from '#kernel-core';
 import { Metrics, Readiness } from '#observability';
 import type { Histogram } from 'prom-client';
-import {
-  activePolicy,
-  compilePolicy,
-  evaluatePolicy,
-  foldPolicyEvent,
-  matchingRulesFor,
-  type CompiledPolicy,
-  type PolicyState,
-} from '#policy-engine';
+import { activePolicy, compilePolicy, foldPolicyEvent, type CompiledPolicy, type PolicyState } from '#policy-engine';
 import { AGENTOS_CONFIG, CommittedEventsFeed, ROOT_LOGGER } from '#runtime';
 
-export interface PolicyQuery {
-  agentId: string;
-  role: string;
-  action: string;
-  syscall: string;
-  args: Record<string, unknown>;
-  state: AgentState;
-  at: string;
-}
-
-/** The policy in force for one decision: exactly one version, and the fence that proves it. */
-export interface PolicySnapshot {
-  /** `$policy` stream version this snapshot was folded from; appends are conditioned on it. */
-  activation: number;
-  version: number | null;
-  hash: string | null;
-  compiled: CompiledPolicy | null;
-  /** Why the active version cannot decide (unreadable or uncompilable in the log): every syscall is denied. */
-  unusable: string | null;
-}
-
-/** What SYS_GETPOLICY shows an agent. */
-export interface PolicyView {
-  policyVersion: number | null;
-  hash: string | null;
-  name: string | null;
-  mode: 'permissive' | 'fail_closed' | 'policy';
-  rules: unknown[];
-}
-
 /**
- * Decides syscalls locally with the active policy, folded from the `$policy` stream (kernels get
- * new versions on the committed-events feed within milliseconds, and poll twice a second in case
- * a feed message was lost) and compiled once per version.
+ * The policy kernels decide with, folded from the `$policy` stream (a commit hint naming `$policy`
+ * reloads it within milliseconds, and a poll twice a second covers a lost hint) and compiled once
+ * per version. Decisions themselves are pure (decidePolicy in #kernel-core).
  *
  * Every syscall append carries the condition "`$policy` is still at the activation I decided
  * with". The recorder checks it in the same transaction that writes the event, so in log order
@@ -64,7 +26,7 @@ export interface PolicyView {
 export class PolicyGate implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly cache: StreamStateCache<PolicyState>;
   private readonly compiled = new Map<number, CompiledPolicy>();
-  private current: PolicySnapshot | null = null;
+  private current: PolicyInForce | null = null;
   private poller?: NodeJS.Timeout;
   private readonly switchDelay: Histogram<string>;
 
@@ -101,16 +63,11 @@ export class PolicyGate implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /** The policy for the next decision; null until it could be loaded (decide nothing then). */
-  snapshot(): PolicySnapshot | null {
+  inForce(): PolicyInForce | null {
     return this.current;
   }
 
-  /** The append condition that fences a decision made with `p`. */
-  condition(p: PolicySnapshot): StreamCondition {
-    return { streamId: POLICY_STREAM, version: p.activation };
-  }
-
-  async refresh(): Promise<PolicySnapshot> {
+  async refresh(): Promise<PolicyInForce> {
     const c = await this.cache.refresh(POLICY_STREAM);
     const state = c.state;
     const active = state ? activePolicy(state) : null;
@@ -128,12 +85,13 @@ export class PolicyGate implements OnApplicationBootstrap, OnModuleDestroy {
     } else if (state && state.activeVersion !== null) {
       unusable = `policy version ${state.activeVersion} was never applied`;
     }
-    const next: PolicySnapshot = {
+    const next: PolicyInForce = {
       activation: c.version,
       version: state?.activeVersion ?? null,
       hash: active?.hash ?? null,
       compiled,
       unusable,
+      failClosed: this.config.failClosed,
     };
     if (!this.current || next.activation > this.current.activation) {
       if (this.current && this.current.version !== next.version) {
@@ -148,81 +106,6 @@ export class PolicyGate implements OnApplicationBootstrap, OnModuleDestroy {
       this.current = next;
     }
     return this.current;
-  }
-
-  decide(q: PolicyQuery, p: PolicySnapshot): DecisionV1 {
-    if (p.unusable) {
-      return {
-        allowed: false,
-        mode: 'policy',
-        action: q.action,
-        policyVersion: p.version,
-        rule: null,
-        reason: p.unusable,
-        shadow: false,
-        onViolation: 'deny',
-      };
-    }
-    if (!p.compiled) {
-      if (this.config.failClosed) {
-        return {
-          allowed: false,
-          mode: 'fail_closed',
-          action: q.action,
-          policyVersion: null,
-          rule: null,
-          reason: 'no policy has been applied and the kernel is fail-closed',
-          shadow: false,
-          onViolation: 'deny',
-        };
-      }
-      return {
-        allowed: true,
-        mode: 'permissive',
-        action: q.action,
-        policyVersion: null,
-        rule: null,
-        reason: null,
-        shadow: false,
-        onViolation: null,
-      };
-    }
-    const now = Date.parse(q.at);
-    const d = evaluatePolicy(
-      p.compiled,
-      { agentId: q.agentId, role: q.role, action: q.action, syscall: q.syscall, args: q.args, ring: 3 },
-      { count: (counts, windowMinutes) => usageCount(q.state, counts, windowMinutes, now) },
-    );
-    return {
-      allowed: d.allowed,
-      mode: 'policy',
-      action: q.action,
-      policyVersion: p.version,
-      rule: d.rule,
-      reason: d.reason,
-      shadow: d.shadow,
-      onViolation: d.onViolation,
-    };
-  }
-
-  view(p: PolicySnapshot, role: string, action?: string): PolicyView {
-    if (p.unusable) return { policyVersion: p.version, hash: p.hash, name: null, mode: 'policy', rules: [] };
-    if (!p.compiled) {
-      return {
-        policyVersion: null,
-        hash: null,
-        name: null,
-        mode: this.config.failClosed ? 'fail_closed' : 'permissive',
-        rules: [],
-      };
-    }
-    return {
-      policyVersion: p.version,
-      hash: p.hash,
-      name: p.compiled.name,
-      mode: 'policy',
-      rules: matchingRulesFor(p.compiled, role, action),
-    };
   }
 
   /** Compiled versions, newest kept: a long history of versions must not grow memory. */

@@ -25,7 +25,7 @@ import {
   type PolicyState,
   type PolicyVersionRecord,
 } from '#policy-engine';
-import { AGENTOS_CONFIG, CommittedEventsFeed, RecorderClient } from '#runtime';
+import { AGENTOS_CONFIG, CommittedEventsFeed, StreamCommandHandler } from '#runtime';
 
 export type ValidateResult =
   | { valid: true; name: string; hash: string; importedFrom?: 'seed'; knownVersion: number | null }
@@ -54,7 +54,7 @@ export class PolicyStore {
   constructor(
     reader: PgEventReader,
     feed: CommittedEventsFeed,
-    private readonly recorder: RecorderClient,
+    private readonly commands: StreamCommandHandler,
     @Inject(AGENTOS_CONFIG) private readonly config: AgentOsConfig,
   ) {
     this.cache = new StreamStateCache<PolicyState>(reader, { fold: foldPolicyEvent, clone: (s) => s });
@@ -95,53 +95,46 @@ export class PolicyStore {
       });
     }
     const hash = policyContentHash(parsed.document);
-    for (let attempt = 0; attempt < 10; attempt++) {
-      const s = await this.state();
+    return this.onPolicy((s) => {
       const active = activePolicy(s);
       if (active?.hash === hash)
         return { status: 'unchanged', version: active.version, hash, activation: s.activation, position: null };
       const at = new Date().toISOString();
       const known = s.versions.find((v) => v.hash === hash);
-      const event: NewEvent = known
-        ? this.event(EventTypes.PolicyActivated, {
-            version: known.version,
-            hash,
-            previousVersion: s.activeVersion,
-            appliedBy,
-            reason: reason || 're-applied',
-            at,
-          } satisfies PolicyActivatedV1)
-        : this.event(EventTypes.PolicyApplied, {
-            version: (s.versions.at(-1)?.version ?? 0) + 1,
-            hash,
-            name: parsed.document.name,
-            document: parsed.document as unknown as Record<string, unknown>,
-            source: text,
-            format,
-            appliedBy,
-            reason,
-            at,
-          } satisfies PolicyAppliedV1);
-      const out = await this.recorder.append({
-        appends: [{ streamId: POLICY_STREAM, expectedVersion: s.activation, events: [event] }],
-      });
-      if (out.status === 'conflict') continue;
-      if (out.status !== 'committed') throw notRecorded(out);
-      const version = (event.data as { version: number }).version;
-      return {
-        status: known ? 'activated' : 'applied',
+      if (known) {
+        const data: PolicyActivatedV1 = {
+          version: known.version,
+          hash,
+          previousVersion: s.activeVersion,
+          appliedBy,
+          reason: reason || 're-applied',
+          at,
+        };
+        return {
+          status: 'activated',
+          event: this.event(EventTypes.PolicyActivated, data),
+          version: known.version,
+          hash,
+        };
+      }
+      const version = (s.versions.at(-1)?.version ?? 0) + 1;
+      const data: PolicyAppliedV1 = {
         version,
         hash,
-        activation: out.events[0].streamVersion,
-        position: String(out.events[0].position),
+        name: parsed.document.name,
+        document: parsed.document as unknown as Record<string, unknown>,
+        source: text,
+        format,
+        appliedBy,
+        reason,
+        at,
       };
-    }
-    throw new ProtocolError(ErrorCode.UNAVAILABLE, 'policy changed concurrently too often; try again');
+      return { status: 'applied', event: this.event(EventTypes.PolicyApplied, data), version, hash };
+    });
   }
 
   async rollback(version: number, appliedBy = 'operator', reason = ''): Promise<ApplyResult> {
-    for (let attempt = 0; attempt < 10; attempt++) {
-      const s = await this.state();
+    return this.onPolicy((s) => {
       const target = s.versions.find((v) => v.version === version);
       if (!target) throw new ProtocolError(ErrorCode.INVALID_REQUEST, `there is no policy version ${version}`);
       if (s.activeVersion === version)
@@ -154,26 +147,48 @@ export class PolicyStore {
         reason: reason || `rollback to version ${version}`,
         at: new Date().toISOString(),
       };
-      const out = await this.recorder.append({
-        appends: [
-          {
-            streamId: POLICY_STREAM,
-            expectedVersion: s.activation,
-            events: [this.event(EventTypes.PolicyActivated, data)],
-          },
-        ],
-      });
-      if (out.status === 'conflict') continue;
-      if (out.status !== 'committed') throw notRecorded(out);
-      return {
-        status: 'activated',
-        version,
-        hash: target.hash,
-        activation: out.events[0].streamVersion,
-        position: String(out.events[0].position),
-      };
-    }
-    throw new ProtocolError(ErrorCode.UNAVAILABLE, 'policy changed concurrently too often; try again');
+      return { status: 'activated', event: this.event(EventTypes.PolicyActivated, data), version, hash: target.hash };
+    });
+  }
+
+  /**
+   * One change of `$policy` through the command handler: decided on the stream's state, appended
+   * at its activation (several policy replicas serialise on it), retried when another won.
+   */
+  private onPolicy(
+    decide: (
+      s: PolicyState,
+    ) => ApplyResult | { status: 'applied' | 'activated'; event: NewEvent; version: number; hash: string },
+  ): Promise<ApplyResult> {
+    return this.commands.run<ApplyResult>(
+      {
+        attempt: async () => {
+          const s = await this.state();
+          const d = decide(s);
+          if (!('event' in d)) return { answer: d };
+          return {
+            append: { appends: [{ streamId: POLICY_STREAM, expectedVersion: s.activation, events: [d.event] }] },
+            done: (committed) => ({
+              status: d.status,
+              version: d.version,
+              hash: d.hash,
+              activation: committed![0].streamVersion,
+              position: String(committed![0].position),
+            }),
+          };
+        },
+        duplicate: () => {
+          throw new ProtocolError(ErrorCode.UNAVAILABLE, 'the policy change was already recorded; list the versions');
+        },
+        failed: (f) => {
+          throw notRecorded(f);
+        },
+        exhausted: () => {
+          throw new ProtocolError(ErrorCode.UNAVAILABLE, 'policy changed concurrently too often; try again');
+        },
+      },
+      { ms: 10_000, attempts: 10 },
+    );
   }
 
   async list(): Promise<{

@@ -1,6 +1,6 @@
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { EVENT_METADATA_SCHEMA, EVENT_SCHEMAS, MAX_JSON_DEPTH, jsonDepth, schemaKey } from '#contracts';
-import type { AppendRequest } from '#event-store';
+import { rememberCanonicalText, toCanonicalJson, type AppendRequest, type NewEvent } from '#event-store';
 
 /**
  * The recorder's gate on what enters the log: every event must be of a known type and schema
@@ -31,12 +31,31 @@ export class EventSchemaCheck {
         if (!validate(e.data)) return `${where}: ${describe(validate)}`;
         if (e.metadata !== undefined && !this.metadata(e.metadata))
           return `${where}: metadata ${describe(this.metadata)}`;
-        const bytes = approximateBytes(e.data);
+        const bytes = measureCanonical(e);
         if (bytes > this.maxEventBytes) return `${where}: ${bytes} bytes, more than ${this.maxEventBytes}`;
       }
     }
     return null;
   }
+}
+
+/**
+ * UTF-8 size of the event's data as it will be stored: its canonical JSON, which the appender
+ * would compute anyway and is handed over so that it is computed once. (The same size as any
+ * JSON.stringify of the value: the canonical form only orders the keys.) A value canonical JSON
+ * refuses (a lone surrogate) is measured as JSON.stringify writes it and refused by the append.
+ */
+function measureCanonical(e: NewEvent): number {
+  let data: string;
+  let metadata: string;
+  try {
+    data = toCanonicalJson(e.data);
+    metadata = toCanonicalJson(e.metadata ?? {});
+  } catch {
+    return approximateBytes(e.data);
+  }
+  rememberCanonicalText(e, data, metadata);
+  return Buffer.byteLength(data, 'utf8');
 }
 
 function describe(v: ValidateFunction): string {

@@ -8,6 +8,8 @@ import { CommittedEventsPublisher } from './committed-events.publisher.js';
 
 interface Pending {
   request: RecorderAppendRequest;
+  /** Epoch ms after which it must not start committing (Infinity: none). */
+  deadline: number;
   events: number;
   enqueuedAt: number;
   resolve: (o: AppendOutcome) => void;
@@ -76,15 +78,39 @@ export class GroupCommitQueue implements OnModuleDestroy {
   }
 
   submit(request: RecorderAppendRequest): Promise<AppendOutcome> {
+    const outcome = this.enqueue(request);
+    if (!this.running) void this.run();
+    return outcome;
+  }
+
+  /**
+   * Queues several requests at once (one batch message), so that the next transaction takes them
+   * together; each settles on its own.
+   */
+  submitAll(requests: RecorderAppendRequest[], deadline?: number): Promise<AppendOutcome>[] {
+    const outcomes = requests.map((r) => this.enqueue(r, deadline));
+    if (!this.running) void this.run();
+    return outcomes;
+  }
+
+  /** `deadline` (epoch ms) applies on top of the request's own. */
+  private enqueue(request: RecorderAppendRequest, deadline?: number): Promise<AppendOutcome> {
     const events = countEvents(request);
     if (this.queuedEvents + events > this.settings.maxQueuedEvents) {
       this.outcomes.inc({ outcome: 'overloaded' });
       return Promise.reject(new EventStoreUnavailableError('recorder overloaded: too many appends queued'));
     }
     return new Promise<AppendOutcome>((resolve, reject) => {
-      this.queue.push({ request, events, enqueuedAt: performance.now(), resolve, reject });
+      const own = typeof request.deadline === 'number' ? request.deadline : Infinity;
+      this.queue.push({
+        request,
+        deadline: deadline === undefined ? own : Math.min(own, deadline),
+        events,
+        enqueuedAt: performance.now(),
+        resolve,
+        reject,
+      });
       this.queuedEvents += events;
-      if (!this.running) void this.run();
     });
   }
 
@@ -97,14 +123,29 @@ export class GroupCommitQueue implements OnModuleDestroy {
         if (batch.length === 0) continue;
         const started = performance.now();
         try {
-          const outcomes = await this.appender.appendBatch(batch.map((p) => toAppendRequest(p.request)));
+          const results = await this.appender.appendBatchSettled(
+            batch.map((p) => toAppendRequest(p.request)),
+            batch.map((p) => p.deadline),
+          );
           let last = 0;
+          const outcomes: AppendOutcome[] = [];
+          let failure: EventStoreUnavailableError | null = null;
           batch.forEach((p, i) => {
-            const o = outcomes[i];
+            const o = results[i];
+            if (o instanceof EventStoreUnavailableError) {
+              this.outcomes.inc({ outcome: 'unavailable' });
+              failure ??= o;
+              p.reject(o);
+              return;
+            }
+            outcomes.push(o);
             this.outcomes.inc({ outcome: o.status === 'committed' && o.duplicate ? 'duplicate' : o.status });
             if (o.status === 'committed' && !o.duplicate) for (const e of o.events) last = Math.max(last, e.position);
             p.resolve(o);
           });
+          if (failure) {
+            this.logger.warn({ err: (failure as Error).message, requests: batch.length }, 'group commit failed');
+          }
           if (last > 0) this.feed.publish(0, last, outcomes);
         } catch (err) {
           this.outcomes.inc({ outcome: 'unavailable' }, batch.length);
@@ -131,8 +172,7 @@ export class GroupCommitQueue implements OnModuleDestroy {
       this.queuedEvents -= next.events;
       const waited = now - next.enqueuedAt;
       this.queueWaitSeconds.observe(waited / 1000);
-      const deadline = typeof next.request.deadline === 'number' ? next.request.deadline : Infinity;
-      if (waited > this.settings.maxQueueWaitMs || Date.now() > deadline) {
+      if (waited > this.settings.maxQueueWaitMs || Date.now() > next.deadline) {
         // The caller may already have given up; never commit something it was told failed.
         this.outcomes.inc({ outcome: 'expired' });
         next.reject(

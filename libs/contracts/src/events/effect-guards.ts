@@ -24,3 +24,18 @@ export function isVfsEffectV1(x: unknown): x is VfsEffectV1 {
       return false;
   }
 }
+
+/**
+ * The file effect a recorded event carries, if the VFS fold applies one: a successful
+ * SyscallRecorded (v1 or v2) with a `vfs` effect of known shape. The one rule for "this event
+ * changed the agent's files", shared by the VFS fold and the kernel's record of the files' base.
+ */
+export function recordedFileEffect(type: string, schemaVersion: number | undefined, data: unknown): VfsEffectV1 | null {
+  if (type !== 'SyscallRecorded') return null;
+  const v = schemaVersion ?? 1;
+  if (v !== 1 && v !== 2) return null;
+  if (data === null || typeof data !== 'object') return null;
+  const d = data as { result?: { success?: unknown }; vfs?: unknown };
+  if (!d.result || typeof d.result !== 'object' || d.result.success !== true) return null;
+  return isVfsEffectV1(d.vfs) ? d.vfs : null;
+}
