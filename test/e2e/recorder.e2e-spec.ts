@@ -151,7 +151,7 @@ describe('recorder over real NATS and Postgres', () => {
     const invalidShape = { appends: [{ streamId: 'agent:batch-x', expectedVersion: -1, events: [] }] };
     const unknownType = appendBody('agent:batch-y', 0);
     unknownType.appends[0].events[0].type = 'NoSuchEvent';
-    const reply = await t.request<RecorderAppendBatchReply>(Subjects.recorderAppendBatch, {
+    const reply = await t.request<RecorderAppendBatchReply>(Subjects.recorderAppendBatch(0), {
       deadline: Date.now() + 30_000,
       requests: [
         appendBody('agent:batch', 1, 2), // valid: versions 2, 3
@@ -191,14 +191,14 @@ describe('recorder over real NATS and Postgres', () => {
     expect(read.events.map((e) => e.position)).toEqual([head.position + 1, head.position + 2, head.position + 3]);
 
     // the whole message is refused only when it is not a batch at all
-    expect(await t.request(Subjects.recorderAppendBatch, { requests: 'x' })).toMatchObject({ error: { code: -5 } });
-    expect(await t.request(Subjects.recorderAppendBatch, { requests: [], deadline: 'soon' })).toMatchObject({
+    expect(await t.request(Subjects.recorderAppendBatch(0), { requests: 'x' })).toMatchObject({ error: { code: -5 } });
+    expect(await t.request(Subjects.recorderAppendBatch(0), { requests: [], deadline: 'soon' })).toMatchObject({
       error: { code: -5 },
     });
-    expect(await t.requestRaw(Subjects.recorderAppendBatch, '{nope')).toMatchObject({ error: { code: -5 } });
-    expect(await t.request(Subjects.recorderAppendBatch, { requests: [] })).toEqual({ outcomes: [] });
+    expect(await t.requestRaw(Subjects.recorderAppendBatch(0), '{nope')).toMatchObject({ error: { code: -5 } });
+    expect(await t.request(Subjects.recorderAppendBatch(0), { requests: [] })).toEqual({ outcomes: [] });
     // a deadline already past: nothing recorded, -7 for each request
-    const late = await t.request<RecorderAppendBatchReply>(Subjects.recorderAppendBatch, {
+    const late = await t.request<RecorderAppendBatchReply>(Subjects.recorderAppendBatch(0), {
       deadline: Date.now() - 1000,
       requests: [appendBody('agent:batch-late', 0)],
     });
@@ -258,7 +258,7 @@ describe('recorder over real NATS and Postgres', () => {
       const requests = Array.from({ length: 1 + Math.floor(rnd() * 6) }, (_, i) =>
         mutate(appendBody(`agent:hb${round % 5}`, 'any', 1, rnd() < 0.3 ? `hk${i}` : undefined)),
       );
-      const reply = await t.requestRaw(Subjects.recorderAppendBatch, JSON.stringify({ requests }));
+      const reply = await t.requestRaw(Subjects.recorderAppendBatch(0), JSON.stringify({ requests }));
       expect(reply.error).toBeUndefined();
       const outcomes = reply.outcomes as Record<string, any>[];
       expect(outcomes).toHaveLength(requests.length);
@@ -269,8 +269,8 @@ describe('recorder over real NATS and Postgres', () => {
     }
     // deeper than any single append may be, as a whole message: refused whole, and the recorder is fine
     const deep = `{"requests":[${'['.repeat(100)}${']'.repeat(100)}]}`;
-    expect(await t.requestRaw(Subjects.recorderAppendBatch, deep)).toMatchObject({ error: { code: -5 } });
-    expect(await t.requestRaw(Subjects.recorderAppendBatch, '[1]')).toMatchObject({ error: { code: -5 } });
+    expect(await t.requestRaw(Subjects.recorderAppendBatch(0), deep)).toMatchObject({ error: { code: -5 } });
+    expect(await t.requestRaw(Subjects.recorderAppendBatch(0), '[1]')).toMatchObject({ error: { code: -5 } });
     expect((await t.request<{ ok: boolean }>(Subjects.recorderVerify, {})).ok).toBe(true);
   });
 

@@ -1,7 +1,7 @@
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { LocalStack, type ServiceName } from '#devstack';
 import { parseNatsUrl, withSubjectPrefix } from '#contracts';
-import { TEST_NATS_URL, TEST_PG_URL, uniqueName } from './test-env.js';
+import { TEST_NATS_URL, TEST_PARTITIONS, TEST_PG_URL, uniqueName } from './test-env.js';
 
 export interface TestStack {
   stack: LocalStack;
@@ -26,6 +26,10 @@ export interface TestStackOptions {
   natsCreds?: string;
   /** A subject prefix of the test's choosing (default: a unique one). */
   prefix?: string;
+  /** Partitions of the log (default AGENTOS_TEST_PARTITIONS, or 1). */
+  partitions?: number;
+  /** AGENTOS_PG_PARTITIONS for the stack (partitions on other servers). */
+  partitionMap?: string;
 }
 
 /** A private deployment for one test file: own schema, own subject prefix, services as processes. */
@@ -38,6 +42,8 @@ export async function startTestStack(o: TestStackOptions = {}): Promise<TestStac
     natsUrl,
     schema,
     subjectPrefix: prefix,
+    partitions: o.partitions ?? TEST_PARTITIONS,
+    partitionMap: o.partitionMap,
     env: o.env,
   });
   for (const s of o.services ?? []) await stack.start(s);

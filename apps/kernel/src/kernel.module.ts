@@ -1,9 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import type pg from 'pg';
-import { PgEventReader } from '#event-store';
 import {
   CommittedEventsFeed,
-  PG_POOL,
   PostgresModule,
   RECORDER_CLIENT_SETTINGS,
   RecorderClient,
@@ -24,6 +21,7 @@ import {
 import { VFS_CLIENT_SETTINGS, VfsClient } from './files/vfs.client.js';
 import { KernelMetrics } from './metrics/kernel-metrics.js';
 import { KernelStatsService } from './metrics/kernel-stats.service.js';
+import { SIGNAL_RELAY_SETTINGS, SignalRelay } from './signals/signal-relay.service.js';
 import { PolicyGate } from './policy/policy-gate.service.js';
 import { SignalPublisher } from './signals/signal-publisher.service.js';
 import { RecordedReplies } from './syscalls/recorded-replies.js';
@@ -61,7 +59,7 @@ export class KernelModule {
         { provide: VFS_CLIENT_SETTINGS, useValue: { timeoutMs: Number(env.AGENTOS_VFS_TIMEOUT_MS || 5000) } },
         { provide: REPLY_CACHE_BYTES, useValue: Number(env.AGENTOS_REPLY_CACHE_BYTES || 32 * 1024 * 1024) },
         { provide: CREDENTIAL_SETTINGS, useValue: credentials },
-        { provide: PgEventReader, inject: [PG_POOL], useFactory: (pool: pg.Pool) => new PgEventReader(pool) },
+        { provide: SIGNAL_RELAY_SETTINGS, useValue: { intervalMs: Number(env.AGENTOS_SIGNAL_RELAY_MS || 1000) } },
         AgentLocks,
         CommittedEventsFeed,
         AgentStateCache,
@@ -73,6 +71,7 @@ export class KernelModule {
         ToolRegistry,
         ToolInvoker,
         SignalPublisher,
+        SignalRelay,
         VfsClient,
         KernelMetrics,
         KernelStatsService,

@@ -1,9 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import type pg from 'pg';
-import { PgEventReader } from '#event-store';
 import {
   CommittedEventsFeed,
-  PG_POOL,
   PostgresModule,
   RECORDER_CLIENT_SETTINGS,
   RecorderClient,
@@ -24,7 +21,6 @@ export class PolicyModule {
       controllers: [PolicyController],
       providers: [
         { provide: RECORDER_CLIENT_SETTINGS, useValue: recorderClientSettingsFromEnv() },
-        { provide: PgEventReader, inject: [PG_POOL], useFactory: (pool: pg.Pool) => new PgEventReader(pool) },
         CommittedEventsFeed,
         RecorderClient,
         StreamCommandHandler,

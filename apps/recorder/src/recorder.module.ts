@@ -1,29 +1,13 @@
-import { Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
-import type pg from 'pg';
+import { Module, type DynamicModule } from '@nestjs/common';
 import type { AgentOsConfig } from '#config';
-import { PgEventAppender, PgEventReader, createPgPool } from '#event-store';
-import { AGENTOS_CONFIG, PG_POOL, PostgresModule, RuntimeModule, type Runtime } from '#runtime';
+import { PartitionedLog } from '#event-store';
+import { AGENTOS_CONFIG, PostgresModule, RuntimeModule, type Runtime } from '#runtime';
 import { AppendController } from './append/append.controller.js';
 import { CommittedEventsPublisher } from './append/committed-events.publisher.js';
-import { GROUP_COMMIT_SETTINGS, GroupCommitQueue, type GroupCommitSettings } from './append/group-commit.queue.js';
+import { GROUP_COMMIT_SETTINGS, type GroupCommitSettings } from './append/group-commit.queue.js';
+import { APPEND_STATEMENT_TIMEOUT_MS, PartitionWriters, WRITER_LOG } from './append/partition-writers.js';
 import { QueryController } from './query/query.controller.js';
 import { AuditController } from './audit/audit.controller.js';
-
-/** The appender's own connections: a statement_timeout on every session, and never behind a slow reader. */
-export const WRITER_POOL = Symbol('WRITER_POOL');
-
-/** Upper bound for any append statement: a stuck one fails instead of holding the log head. */
-const APPEND_STATEMENT_TIMEOUT_MS = 5000;
-
-/** Closes the writer pool after everything else (the group-commit queue drains in onModuleDestroy). */
-@Injectable()
-class WriterPoolLifecycle implements OnApplicationShutdown {
-  constructor(@Inject(WRITER_POOL) private readonly pool: pg.Pool) {}
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.pool.end().catch(() => undefined);
-  }
-}
 
 @Module({})
 export class RecorderModule {
@@ -40,27 +24,21 @@ export class RecorderModule {
       providers: [
         { provide: GROUP_COMMIT_SETTINGS, useValue: settings },
         {
-          provide: WRITER_POOL,
+          provide: WRITER_LOG,
           inject: [AGENTOS_CONFIG],
           useFactory: (c: AgentOsConfig) =>
-            // one group commit at a time per process, plus one connection to settle a lost reply
-            createPgPool({
+            // per partition: one group commit at a time, plus one connection to settle a lost reply
+            PartitionedLog.open({
               pgUrl: c.pgUrl,
               pgSchema: c.pgSchema,
+              partitionMap: c.pgPartitionMap,
               pgRole: c.pgRole,
               poolSize: 3,
               applicationName: `agentos-${c.service}-writer`,
               statementTimeoutMs: APPEND_STATEMENT_TIMEOUT_MS,
             }),
         },
-        WriterPoolLifecycle,
-        {
-          provide: PgEventAppender,
-          inject: [WRITER_POOL],
-          useFactory: (pool: pg.Pool) => new PgEventAppender(pool, { statementTimeoutMs: APPEND_STATEMENT_TIMEOUT_MS }),
-        },
-        { provide: PgEventReader, inject: [PG_POOL], useFactory: (pool: pg.Pool) => new PgEventReader(pool) },
-        GroupCommitQueue,
+        PartitionWriters,
         CommittedEventsPublisher,
       ],
     };

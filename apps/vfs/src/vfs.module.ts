@@ -1,8 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import type pg from 'pg';
 import { ENVELOPE_BYTES } from '#contracts';
-import { PgEventReader } from '#event-store';
-import { PG_POOL, PostgresModule, RuntimeModule, type Runtime } from '#runtime';
+import { PostgresModule, RuntimeModule, type Runtime } from '#runtime';
 import { DEFAULT_VFS_LIMITS, type VfsLimits } from '#vfs-core';
 import { AGENT_FILES_SETTINGS, AgentFilesCache, type AgentFilesSettings } from './files/agent-files.cache.js';
 import { VFS_LIMITS, VfsController } from './files/vfs.controller.js';
@@ -29,7 +27,6 @@ export class VfsModule {
       providers: [
         { provide: VFS_LIMITS, useValue: limits },
         { provide: AGENT_FILES_SETTINGS, useValue: files },
-        { provide: PgEventReader, inject: [PG_POOL], useFactory: (pool: pg.Pool) => new PgEventReader(pool) },
         AgentFilesCache,
       ],
     };

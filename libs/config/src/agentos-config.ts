@@ -16,8 +16,10 @@ export interface AgentOsConfig {
   /** First token of every subject. `agentos` in production; tests use their own to stay isolated. */
   subjectPrefix: string;
   pgUrl: string;
-  /** Postgres schema that holds the event log (isolates deployments and test runs). */
+  /** Postgres schema that holds the event log (isolates deployments and test runs); partition k lives in `<schema>_p<k>`. */
   pgSchema: string;
+  /** AGENTOS_PG_PARTITIONS: which partitions live on other Postgres servers (`2-3=postgres://...;...`). */
+  pgPartitionMap: string;
   /** Role assumed after connecting (least privilege); empty to keep the login role. */
   pgRole: string;
   pgPoolSize: number;
@@ -72,6 +74,7 @@ export function loadConfig(service: string, env: NodeJS.ProcessEnv = process.env
     subjectPrefix: subjectPrefix(env.AGENTOS_SUBJECT_PREFIX || 'agentos'),
     pgUrl: env.AGENTOS_PG_URL || 'postgres://postgres@127.0.0.1:5432/agentos',
     pgSchema: identifier(env.AGENTOS_PG_SCHEMA || 'agentos', 'AGENTOS_PG_SCHEMA'),
+    pgPartitionMap: env.AGENTOS_PG_PARTITIONS ?? '',
     pgRole: env.AGENTOS_PG_ROLE ?? 'agentos_service',
     pgPoolSize: int(env.AGENTOS_PG_POOL_SIZE, 8, 'AGENTOS_PG_POOL_SIZE'),
     httpPort: int(env.AGENTOS_HTTP_PORT, DEFAULT_HTTP_PORTS[service] ?? 0, 'AGENTOS_HTTP_PORT'),

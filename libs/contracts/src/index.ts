@@ -13,3 +13,5 @@ export * from './json-limits.js';
 export * from './payload-limits.js';
 export * from './events/effect-guards.js';
 export * from './text-clip.js';
+export * from './partitions.js';
+export * from './events/event-record.js';

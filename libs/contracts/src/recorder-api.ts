@@ -1,4 +1,4 @@
-import type { AppendOutcome, AppendRequest, LogHead, RecordedEvent } from '#event-store';
+import type { AppendOutcome, AppendRequest, LogHead, RecordedEvent } from './events/event-record.js';
 
 /** Error body of every operator API (and admin subjects): `{error: {code, message}}`. */
 export interface ApiError {
@@ -14,7 +14,7 @@ export type RecorderAppendRequest = AppendRequest & { deadline?: number };
 export type RecorderAppendReply = AppendOutcome | ApiError;
 
 /**
- * `agentos.internal.recorder.append` (Subjects.recorderAppendBatch): many appends in one message.
+ * `agentos.internal.recorder.append.<p>` (Subjects.recorderAppendBatch): many appends in one message.
  * Each request is checked on its own (an invalid one gets its own -5 and the others go on) and all
  * go to the same group commit. `deadline` applies to every request (a request's own `deadline`,
  * if earlier, wins).
@@ -41,12 +41,17 @@ export interface RecorderReadStreamRequest {
 }
 
 export interface RecorderReadAllRequest {
+  /** The partition to read (default 0). */
+  partition?: number;
   after?: number;
   toPosition?: number;
   limit?: number;
   types?: string[];
   streamPrefix?: string;
 }
+
+/** `agentos.v1.recorder.head` `{partition?}`: that partition's head, the count, and every head when several. */
+export type RecorderHeadReply = LogHead & { partitions: number; heads?: LogHead[] };
 
 export interface RecorderReadReply {
   events: RecordedEvent[];

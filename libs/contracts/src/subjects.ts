@@ -36,8 +36,12 @@ export const Subjects = {
   auditHead: 'agentos.v1.audit.head',
 
   recorderAppend: 'agentos.v1.recorder.append',
-  /** Internal: many appends in one message, `{requests, deadline?}` → `{outcomes}` in request order. */
-  recorderAppendBatch: 'agentos.internal.recorder.append',
+  /**
+   * Internal: many appends of one partition in one message, `{requests, deadline?}` → `{outcomes}`
+   * in request order (the partition in the subject lets recorders divide partitions among them).
+   */
+  recorderAppendBatch: (partition: number) => `agentos.internal.recorder.append.${partition}`,
+  recorderAppendBatchAll: 'agentos.internal.recorder.append.*',
   recorderReadStream: 'agentos.v1.recorder.read.stream',
   recorderReadAll: 'agentos.v1.recorder.read.all',
   recorderHead: 'agentos.v1.recorder.head',

@@ -1,3 +1,4 @@
 export * from './local-stack.js';
 export * from './service-process.js';
 export * from './nats-server-process.js';
+export * from './nats-cluster.js';

@@ -1,4 +1,4 @@
-import { runMigrations } from '#event-store';
+import { logLayout, migrateLog } from '#event-store';
 import pg from 'pg';
 import { ServiceProcess, type ServiceName } from './service-process.js';
 
@@ -9,6 +9,10 @@ export interface LocalStackOptions {
   schema: string;
   /** Subject prefix of its own, so the stack never sees another's traffic. */
   subjectPrefix: string;
+  /** Partitions of its log (default 1). */
+  partitions?: number;
+  /** AGENTOS_PG_PARTITIONS: partitions placed on other Postgres servers. */
+  partitionMap?: string;
   /** Extra environment for every service. */
   env?: Record<string, string>;
   logDir?: string;
@@ -24,7 +28,7 @@ export class LocalStack {
   private constructor(readonly o: LocalStackOptions) {}
 
   static async create(o: LocalStackOptions): Promise<LocalStack> {
-    await runMigrations({ pgUrl: o.pgUrl, pgSchema: o.schema });
+    await migrateLog({ pgUrl: o.pgUrl, pgSchema: o.schema, partitions: o.partitions, partitionMap: o.partitionMap });
     return new LocalStack(o);
   }
 
@@ -34,6 +38,7 @@ export class LocalStack {
       AGENTOS_PG_SCHEMA: this.o.schema,
       AGENTOS_NATS_URL: this.o.natsUrl,
       AGENTOS_SUBJECT_PREFIX: this.o.subjectPrefix,
+      ...(this.o.partitionMap ? { AGENTOS_PG_PARTITIONS: this.o.partitionMap } : {}),
       AGENTOS_LOG_LEVEL: 'info',
       ...this.o.env,
       ...extra,
@@ -63,15 +68,22 @@ export class LocalStack {
     await Promise.all(this.processes.map((p) => p.kill()));
   }
 
-  /** Stops every process and drops the schema. */
+  /** Stops every process and drops the schema of every partition. */
   async destroy(): Promise<void> {
     await this.stopAll();
-    const c = new pg.Client({ connectionString: this.o.pgUrl });
-    await c.connect();
-    try {
-      await c.query(`DROP SCHEMA IF EXISTS "${this.o.schema}" CASCADE`);
-    } finally {
-      await c.end();
+    const layout = logLayout(
+      { pgUrl: this.o.pgUrl, pgSchema: this.o.schema },
+      this.o.partitions ?? 1,
+      this.o.partitionMap,
+    );
+    for (const p of layout.placements) {
+      const c = new pg.Client({ connectionString: p.pgUrl });
+      await c.connect();
+      try {
+        await c.query(`DROP SCHEMA IF EXISTS "${p.pgSchema}" CASCADE`);
+      } finally {
+        await c.end();
+      }
     }
   }
 }

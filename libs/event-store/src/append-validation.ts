@@ -61,6 +61,14 @@ export function validateAppendRequest(req: AppendRequest): string | null {
     }
   }
   if (total > APPEND_LIMITS.eventsPerRequest) return `at most ${APPEND_LIMITS.eventsPerRequest} events per request`;
+  if (
+    req.recordedAfter !== undefined &&
+    (typeof req.recordedAfter !== 'string' ||
+      req.recordedAfter.length > 40 ||
+      !Number.isFinite(Date.parse(req.recordedAfter)))
+  ) {
+    return 'recordedAfter must be an ISO time';
+  }
   const deadline = (req as { deadline?: unknown }).deadline;
   if (deadline !== undefined && typeof deadline !== 'number') return 'deadline must be a number (epoch ms)';
   for (const c of req.conditions ?? []) {

@@ -21,9 +21,9 @@ export const EVENT_COLUMNS = `position, stream_id, stream_version, event_id::tex
  * A RecordedEvent as JSON text, with the stored data and metadata embedded verbatim: what the
  * recorder sends to readers, built without parsing (or re-serialising) what was recorded.
  */
-export function eventRowJson(r: EventRow): string {
+export function eventRowJson(r: EventRow, partition = 0): string {
   return (
-    `{"position":${r.position},"streamId":${JSON.stringify(r.stream_id)},"streamVersion":${r.stream_version}` +
+    `{"partition":${partition},"position":${r.position},"streamId":${JSON.stringify(r.stream_id)},"streamVersion":${r.stream_version}` +
     `,"eventId":${JSON.stringify(r.event_id)},"idempotencyKey":${JSON.stringify(r.idempotency_key)}` +
     `,"type":${JSON.stringify(r.type)},"schemaVersion":${r.schema_version},"data":${r.data},"metadata":${r.metadata}` +
     `,"recordedAt":"${r.recorded_at.toISOString()}","prevHash":${JSON.stringify(r.prev_hash)},"hash":${JSON.stringify(r.hash)}}`
@@ -37,12 +37,14 @@ export function eventRowJson(r: EventRow): string {
 export function eventPageJson(
   rows: EventRow[],
   rest: (count: number, last: EventRow | undefined) => Record<string, unknown>,
+  /** The partition of every row, or each row's. */
+  partition: number | ((r: EventRow) => number) = 0,
   maxBytes = 768 * 1024,
 ): string {
   const parts: string[] = [];
   let bytes = 0;
   for (const r of rows) {
-    const json = eventRowJson(r);
+    const json = eventRowJson(r, typeof partition === 'number' ? partition : partition(r));
     if (parts.length > 0 && bytes + json.length > maxBytes) break;
     parts.push(json);
     bytes += json.length;

@@ -13,3 +13,8 @@ export * from './snapshot-store.js';
 export * from './stream-state-cache.js';
 export * from './audit-query.js';
 export * from './event-json.js';
+export * from './log-layout.js';
+export * from './log-replay.js';
+export * from './migrate-log.js';
+export * from './partitioned-log.js';
+export * from './log-queries.js';

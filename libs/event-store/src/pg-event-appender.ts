@@ -23,6 +23,8 @@ interface PreparedRequest {
   events: PreparedEvent[];
   /** Epoch ms after which no statement that could commit it may start. */
   deadline: number;
+  /** Epoch ms its events must be recorded after (recordedAfter), or 0. */
+  afterMs: number;
 }
 
 /** The log head as this writer last saw it. */
@@ -143,7 +145,13 @@ export class PgEventAppender {
         return;
       }
       try {
-        pending.push({ index, request, events: prepareEvents(request), deadline: deadlines?.[index] ?? Infinity });
+        pending.push({
+          index,
+          request,
+          events: prepareEvents(request),
+          deadline: deadlines?.[index] ?? Infinity,
+          afterMs: request.recordedAfter ? Date.parse(request.recordedAfter) : 0,
+        });
       } catch (err) {
         results[index] = { status: 'rejected', reason: `event is not JSON: ${(err as Error).message}` };
       }
@@ -394,7 +402,7 @@ export class PgEventAppender {
       };
       let position = lockedHead.position;
       let prevHash = lockedHead.hash;
-      const recordedAtMs = Math.max(Date.now(), lockedHead.recordedAtMs);
+      const recordedAtMs = recordingTime(lockedHead, prepared);
       const recordedAt = new Date(recordedAtMs).toISOString();
 
       const streamIds = new Set<string>();
@@ -641,7 +649,7 @@ export class PgEventAppender {
  * versions and conditions in arrival order; positions, versions and hashes of the new events.
  */
 function planBatch(pending: PreparedRequest[], known: Map<string, number>, head: Head): Plan {
-  const recordedAtMs = Math.max(Date.now(), head.recordedAtMs);
+  const recordedAtMs = recordingTime(head, pending);
   const recordedAt = new Date(recordedAtMs).toISOString();
   const plan: Plan = {
     staged: [],
@@ -734,6 +742,21 @@ function planBatch(pending: PreparedRequest[], known: Map<string, number>, head:
   plan.count = plan.hashes.length;
   if (plan.count > 0) plan.newHead = { position, hash: prevHash, recordedAtMs };
   return plan;
+}
+
+/** Most a request's recordedAfter may move the clock ahead of this writer's. */
+const MAX_RECORDED_AFTER_LEAD_MS = 60_000;
+
+/**
+ * The time a batch is recorded at: now, never before the head's (so times never go backwards in
+ * a partition), and after every request's recordedAfter (capped at a minute ahead).
+ */
+function recordingTime(head: Head, requests: PreparedRequest[]): number {
+  const now = Date.now();
+  let t = Math.max(now, head.recordedAtMs);
+  for (const r of requests)
+    if (r.afterMs > 0) t = Math.max(t, Math.min(r.afterMs + 1, now + MAX_RECORDED_AFTER_LEAD_MS));
+  return t;
 }
 
 /** Whether any event id or idempotency key of these requests is already in the log (a retry). */

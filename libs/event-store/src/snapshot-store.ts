@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { PartitionedLog } from './partitioned-log.js';
 
 export interface Snapshot<S> {
   streamId: string;
@@ -17,20 +18,27 @@ export interface SnapshotCodec<S> {
   decode(json: unknown): S;
 }
 
+/** Snapshots live beside their stream, in its partition's schema. */
 export class PgSnapshotStore<S> {
+  private readonly log: PartitionedLog;
+
   constructor(
-    private readonly pool: pg.Pool,
+    log: PartitionedLog | pg.Pool,
     readonly kind: string,
     readonly schemaVersion: number,
     /** For states that are not plain JSON (maps, buffers). */
     private readonly codec?: SnapshotCodec<S>,
-  ) {}
+  ) {
+    this.log = log instanceof PartitionedLog ? log : PartitionedLog.single(log);
+  }
 
   async load(streamId: string): Promise<Snapshot<S> | null> {
-    const r = await this.pool.query(
-      'SELECT version, position, state FROM snapshots WHERE stream_id = $1 AND kind = $2 AND schema_version = $3',
-      [streamId, this.kind, this.schemaVersion],
-    );
+    const r = await this.log
+      .poolOf(streamId)
+      .query(
+        'SELECT version, position, state FROM snapshots WHERE stream_id = $1 AND kind = $2 AND schema_version = $3',
+        [streamId, this.kind, this.schemaVersion],
+      );
     if (!r.rowCount) return null;
     const row = r.rows[0] as { version: number; position: number; state: string };
     const json = JSON.parse(row.state) as unknown;
@@ -44,7 +52,7 @@ export class PgSnapshotStore<S> {
 
   /** Keeps the newest snapshot: an older one never replaces a newer one written by another replica. */
   async save(s: Snapshot<S>): Promise<void> {
-    await this.pool.query(
+    await this.log.poolOf(s.streamId).query(
       `INSERT INTO snapshots (stream_id, kind, version, position, schema_version, state)
        VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (stream_id, kind) DO UPDATE

@@ -19,6 +19,7 @@ function agent(role = 'worker'): AgentState {
 }
 
 const permissive: PolicyInForce = {
+  fenceStream: '$policy',
   activation: 0,
   version: null,
   hash: null,
@@ -236,6 +237,7 @@ roles:
       eventId: 'e0',
       newEventId: () => `e${++n}`,
       metadata: (agentId, causationId) => ({ agentId, ...(causationId ? { causationId } : {}) }),
+      partitionOf: () => 0,
     });
     expect(built.request.conditions).toEqual([{ streamId: '$policy', version: 5 }]);
     expect(built.request.appends).toHaveLength(1);
@@ -280,9 +282,51 @@ roles:
       eventId: 'e9',
       newEventId: () => 'x',
       metadata: () => ({}),
+      partitionOf: () => 0,
     });
     expect(built.record.result.returnValue).toBeNull();
     expect(built.record.returned).toMatchObject({ bytes: 7 });
     expect(d.outcome.result.returnValue).toBe('content');
+  });
+
+  describe('signals to another agent', () => {
+    const target = { ...agent(), agentId: 'b', version: 7 };
+    const d = decided(decide('SYS_SIGNAL', { target: 'b', signal: 'SIGSTOP', reason: 'why' }, { outside: { target } }));
+    const build = (partitionOf: (id: string) => number, policy = permissive) =>
+      buildSyscallAppend({
+        agentId: 'a1',
+        state: agent(),
+        requestId: 'r3',
+        envelope: parseSyscallEnvelope({ syscall: 'SYS_SIGNAL', args: { target: 'b', signal: 'SIGSTOP' } }),
+        decision: d.decision,
+        outcome: d.outcome,
+        at: AT,
+        executionTimeMs: 1,
+        policy,
+        eventId: 'e0',
+        newEventId: () => 'e1',
+        metadata: (agentId, causationId) => ({ agentId, ...(causationId ? { causationId } : {}) }),
+        partitionOf,
+      });
+
+    it("in the same partition: delivered in the syscall's own append, at the version decided on", () => {
+      const built = build(() => 2, { ...permissive, fenceStream: '$policy@2', activation: 4 });
+      expect(built.request.appends.map((a) => [a.streamId, a.expectedVersion, a.events.map((e) => e.type)])).toEqual([
+        ['agent:a1', 1, ['SyscallRecorded']],
+        ['agent:b', 7, ['SignalDelivered']],
+      ]);
+      expect(built.request.conditions).toEqual([{ streamId: '$policy@2', version: 4 }]);
+    });
+
+    it('in another partition: a SignalSent on the sender stream (the outbox), nothing on the target', () => {
+      const built = build((id) => (id === 'b' ? 1 : 0));
+      expect(built.request.appends).toHaveLength(1);
+      const [own] = built.request.appends;
+      expect(own.streamId).toBe('agent:a1');
+      expect(own.events.map((e) => e.type)).toEqual(['SyscallRecorded', 'SignalSent']);
+      expect(own.events[1].data).toEqual({ target: 'b', signal: 'SIGSTOP', source: 'a1', reason: 'why', at: AT });
+      expect(own.events[1].metadata?.causationId).toBe('e0');
+      expect(built.perStream.map((s) => s.agentId)).toEqual(['a1']);
+    });
   });
 });

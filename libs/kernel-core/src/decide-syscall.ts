@@ -13,7 +13,7 @@ import type { HandlerContext } from './handlers/handler-context.js';
 import { checkPolicy, getPolicy } from './handlers/policy-handlers.js';
 import { exec, exit, toolCall, type ToolCall } from './handlers/process-handlers.js';
 import { sigaction, signal, signalTarget, sigprocmask } from './handlers/signal-handlers.js';
-import { decidePolicy, policyView, type PolicyInForce } from './policy-in-force.js';
+import { decidePolicy, policyMode, type PolicyInForce } from './policy-in-force.js';
 import { isKnownSyscall, type SyscallEnvelope } from './syscall-envelope.js';
 import { fail, outcome, type HandlerOutcome } from './syscall-outcome.js';
 
@@ -93,12 +93,11 @@ export function decideSyscall(i: SyscallInput): SyscallDecision {
 
   if (env.syscall === 'SYS_CHECKPOLICY') {
     // Checking a policy never violates one (the seed killed agents for asking).
-    const view = policyView(i.policy, state.role);
     const decision: DecisionV1 = {
       ...SKIPPED,
-      mode: view.mode,
+      mode: policyMode(i.policy),
       action,
-      policyVersion: view.policyVersion,
+      policyVersion: i.policy.compiled || i.policy.unusable ? i.policy.version : null,
       reason: 'SYS_CHECKPOLICY never violates',
     };
     return { kind: 'decided', decision, outcome: checkPolicy(c) };

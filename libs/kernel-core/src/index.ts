@@ -7,3 +7,4 @@ export * from './policy-in-force.js';
 export * from './syscall-append.js';
 export * from './syscall-envelope.js';
 export * from './syscall-outcome.js';
+export * from './policy-fence.js';

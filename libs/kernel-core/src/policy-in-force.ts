@@ -2,9 +2,15 @@ import type { DecisionV1 } from '#contracts';
 import { usageCount, type AgentState } from '#agent-state';
 import { evaluatePolicy, matchingRulesFor, type CompiledPolicy } from '#policy-engine';
 
-/** The policy for one decision: exactly one version, and the `$policy` activation that fences it. */
+/**
+ * The policy for one decision: exactly one version, and the fence that orders it in the
+ * partition the decision is recorded in (`$policy` itself in partition 0, `$policy@<p>` in the
+ * others, which the policy service keeps in step with `$policy`).
+ */
 export interface PolicyInForce {
-  /** `$policy` stream version this was folded from; appends are conditioned on it. */
+  /** The fence stream of the decision's partition. */
+  fenceStream: string;
+  /** The fence stream's version this was made from; appends are conditioned on it. */
   activation: number;
   version: number | null;
   hash: string | null;
@@ -91,6 +97,12 @@ export function decidePolicy(q: PolicyQuery, p: PolicyInForce): DecisionV1 {
     shadow: d.shadow,
     onViolation: d.onViolation,
   };
+}
+
+/** Which kind of decision the policy in force makes. */
+export function policyMode(p: PolicyInForce): PolicyView['mode'] {
+  if (p.compiled || p.unusable) return 'policy';
+  return p.failClosed ? 'fail_closed' : 'permissive';
 }
 
 export function policyView(p: PolicyInForce, role: string, action?: string): PolicyView {

@@ -1,10 +1,10 @@
 import {
   EventTypes,
-  POLICY_STREAM,
   agentStream,
   type DecisionV1,
   type LifecycleState,
   type SignalDeliveredV1,
+  type SignalSentV1,
   type SyscallRecordedV2,
 } from '#contracts';
 import type { AgentState } from '#agent-state';
@@ -29,6 +29,8 @@ export interface SyscallRecordInput {
   newEventId: () => string;
   /** Who wrote the event (host, service, correlation), per stream. */
   metadata: (agentId: string, causationId?: string) => EventMetadata;
+  /** The partition of an agent's stream (signals across partitions go through the outbox). */
+  partitionOf: (agentId: string) => number;
 }
 
 /** The events of one stream in the append, for folding them after the commit. */
@@ -47,8 +49,10 @@ export interface SyscallAppend {
 /**
  * The one atomic append that records a syscall: its SyscallRecorded event (carrying the
  * idempotency key `req:<id>`) then the signals it delivers to the caller, on the caller's stream
- * at the version decided on; signals to another agent on that agent's stream at the version they
- * were decided on; all conditioned on the policy activation the decision used. Pure.
+ * at the version decided on; signals to another agent of the same partition on that agent's
+ * stream at the version they were decided on; signals to an agent in another partition as
+ * SignalSent events on the caller's stream (the outbox, delivered by the relay); all conditioned
+ * on the policy fence of the caller's partition that the decision used. Pure.
  */
 export function buildSyscallAppend(i: SyscallRecordInput): SyscallAppend {
   const o = i.outcome;
@@ -87,14 +91,19 @@ export function buildSyscallAppend(i: SyscallRecordInput): SyscallAppend {
   const appends: AppendRequest['appends'] = [
     { streamId: agentStream(i.agentId), expectedVersion: i.state.version, events: ownEvents },
   ];
+  const home = i.partitionOf(i.agentId);
   for (const d of deliveries) {
     if (d.agentId === i.agentId || d.events.length === 0) continue;
+    if (d.sent && i.partitionOf(d.agentId) !== home) {
+      ownEvents.push(sentEvent(i.newEventId(), d.sent, i.metadata(i.agentId, i.eventId)));
+      continue;
+    }
     const events = d.events.map((e) => signalEvent(i.newEventId(), e, i.metadata(d.agentId, i.eventId)));
     appends.push({ streamId: agentStream(d.agentId), expectedVersion: d.baseVersion, events });
     perStream.push({ agentId: d.agentId, events, lifecycleAfter: d.stateAfter });
   }
   return {
-    request: { appends, conditions: [{ streamId: POLICY_STREAM, version: i.policy.activation }] },
+    request: { appends, conditions: [{ streamId: i.policy.fenceStream, version: i.policy.activation }] },
     record,
     perStream,
   };
@@ -104,6 +113,16 @@ function signalEvent(eventId: string, e: SignalDeliveredV1, metadata: EventMetad
   return {
     eventId,
     type: EventTypes.SignalDelivered,
+    schemaVersion: 1,
+    data: e as unknown as NewEvent['data'],
+    metadata,
+  };
+}
+
+function sentEvent(eventId: string, e: SignalSentV1, metadata: EventMetadata): NewEvent {
+  return {
+    eventId,
+    type: EventTypes.SignalSent,
     schemaVersion: 1,
     data: e as unknown as NewEvent['data'],
     metadata,

@@ -3,6 +3,7 @@ import type {
   LifecycleState,
   ReturnedContentV2,
   SignalDeliveredV1,
+  SignalSentV1,
   SyscallResultV1,
   VfsEffectV1,
 } from '#contracts';
@@ -14,6 +15,8 @@ export interface SignalDeliveries {
   baseVersion: number;
   events: SignalDeliveredV1[];
   stateAfter: LifecycleState;
+  /** The signal as sent (SYS_SIGNAL): what a relay delivers when the target is in another partition. */
+  sent?: SignalSentV1;
 }
 
 /** What a handler decided: the result, the effects to record, the signals to deliver. */

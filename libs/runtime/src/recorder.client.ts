@@ -1,10 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type pg from 'pg';
 import { ENVELOPE_BYTES, ErrorCode, Subjects, isApiError, type RecorderAppendReply } from '#contracts';
-import type { AppendOutcome, AppendRequest, CommittedEvent } from '#event-store';
+import { LogQueries, PartitionedLog, type AppendOutcome, type AppendRequest, type CommittedEvent } from '#event-store';
 import { NatsRpcClient, ServiceUnavailableError } from '#messaging';
-import { PG_POOL } from './postgres.module.js';
 import { NATS_CONNECTION } from './runtime.tokens.js';
 
 export type RecorderOutcome = AppendOutcome | { status: 'unavailable'; message: string };
@@ -32,11 +30,18 @@ interface Queued {
 
 type BatchReply = { outcomes: (RecorderAppendReply | undefined)[] };
 
+/** Requests waiting for the next message to one partition's writer. */
+interface Outbound {
+  queue: Queued[];
+  bytes: number;
+}
+
 /**
  * Appends through the recorder (the only writer). Requests made in the same turn of the event
- * loop (many agents' syscalls at once) travel as one message, `agentos.internal.recorder.append`,
- * and the recorder commits them in one group: one NATS round trip for many appends instead of
- * one each. Each request keeps its own outcome.
+ * loop (many agents' syscalls at once) travel as one message per partition,
+ * `agentos.internal.recorder.append.<p>`, and the recorder commits them in one group: one NATS
+ * round trip for many appends instead of one each. Each request keeps its own outcome; a request
+ * belongs to the partition of its first stream (the recorder refuses one that spans partitions).
  *
  * When no reply comes in time the outcome is settled for certain before anyone is answered: the
  * message carried a deadline after which the recorder never starts committing it; we wait for that
@@ -45,14 +50,14 @@ type BatchReply = { outcomes: (RecorderAppendReply | undefined)[] };
  */
 @Injectable()
 export class RecorderClient {
-  private queue: Queued[] = [];
-  private queuedBytes = 0;
+  private readonly outbound = new Map<number, Outbound>();
   private scheduled = false;
   private readonly maxMessageBytes: number;
 
   constructor(
     private readonly rpc: NatsRpcClient,
-    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    private readonly log: PartitionedLog,
+    private readonly queries: LogQueries,
     @Inject(RECORDER_CLIENT_SETTINGS) private readonly settings: RecorderClientSettings,
     @Inject(NATS_CONNECTION) nc: NatsConnection,
   ) {
@@ -61,10 +66,13 @@ export class RecorderClient {
 
   append(request: AppendRequest): Promise<RecorderOutcome> {
     const json = JSON.stringify(request);
+    const partition = this.log.partitionOf(request.appends[0]?.streamId ?? '');
     return new Promise((resolve) => {
-      if (this.queuedBytes + json.length > this.maxMessageBytes) this.flush();
-      this.queue.push({ request, json, resolve });
-      this.queuedBytes += json.length;
+      let out = this.outbound.get(partition);
+      if (!out) this.outbound.set(partition, (out = { queue: [], bytes: 0 }));
+      if (out.bytes + json.length > this.maxMessageBytes) this.flushPartition(partition, out);
+      out.queue.push({ request, json, resolve });
+      out.bytes += json.length;
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -72,22 +80,30 @@ export class RecorderClient {
     });
   }
 
-  /** Sends what is queued as one message. */
+  /** Sends what is queued, one message per partition. */
   private flush(): void {
     this.scheduled = false;
-    const batch = this.queue;
-    if (batch.length === 0) return;
-    this.queue = [];
-    this.queuedBytes = 0;
-    void this.send(batch);
+    for (const [partition, out] of this.outbound) this.flushPartition(partition, out);
   }
 
-  private async send(batch: Queued[]): Promise<void> {
+  private flushPartition(partition: number, out: Outbound): void {
+    const batch = out.queue;
+    if (batch.length === 0) return;
+    out.queue = [];
+    out.bytes = 0;
+    void this.send(partition, batch);
+  }
+
+  private async send(partition: number, batch: Queued[]): Promise<void> {
     const deadline = Date.now() + Math.max(100, this.settings.timeoutMs - 1500);
     const body = `{"deadline":${deadline},"requests":[${batch.map((q) => q.json).join(',')}]}`;
     let reply: BatchReply;
     try {
-      reply = await this.rpc.requestText<BatchReply>(Subjects.recorderAppendBatch, body, this.settings.timeoutMs);
+      reply = await this.rpc.requestText<BatchReply>(
+        Subjects.recorderAppendBatch(partition),
+        body,
+        this.settings.timeoutMs,
+      );
     } catch (err) {
       if (err instanceof ServiceUnavailableError && !err.maybeDelivered) {
         // nobody serves batches (a recorder of an older release during an upgrade): one by one
@@ -175,30 +191,8 @@ export class RecorderClient {
     }
   }
 
-  /** Our events, after any transaction still holding the log head has finished. */
-  private async lookUp(ids: string[]): Promise<CommittedEvent[]> {
-    const client = await this.pool.connect();
-    let broken = false;
-    try {
-      await client.query('BEGIN');
-      await client.query('SELECT 1 FROM log_head FOR SHARE');
-      const r = await client.query(
-        'SELECT event_id::text AS event_id, stream_id, stream_version, position FROM events WHERE event_id = ANY($1::uuid[])',
-        [ids],
-      );
-      await client.query('COMMIT');
-      return r.rows.map((row) => ({
-        eventId: row.event_id as string,
-        streamId: row.stream_id as string,
-        streamVersion: row.stream_version as number,
-        position: row.position as number,
-      }));
-    } catch (err) {
-      broken = true;
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release(broken);
-    }
+  /** Our events, after any transaction still holding a partition's head has finished. */
+  private lookUp(ids: string[]): Promise<CommittedEvent[]> {
+    return this.queries.committedAfterWriters(ids);
   }
 }

@@ -1,3 +1,4 @@
+import { parseNatsUrl } from '#contracts';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { runClosedLoop, type LoadResult } from './closed-loop.js';
@@ -13,8 +14,8 @@ export interface PhaseSettings {
  * connection, `concurrency` requests outstanding, small JSON bodies.
  */
 export async function natsRequestReplyBaseline(natsUrl: string, s: PhaseSettings): Promise<LoadResult> {
-  const server = await connect({ servers: natsUrl });
-  const client = await connect({ servers: natsUrl });
+  const server = await connect(parseNatsUrl(natsUrl));
+  const client = await connect(parseNatsUrl(natsUrl));
   const subject = `agentos-bench.echo.${process.pid}`;
   server.subscribe(subject, {
     callback: (_err, m) => {

@@ -1,6 +1,6 @@
 import { connect } from '@nats-io/transport-node';
 import { randomUUID } from 'node:crypto';
-import { Subjects, withSubjectPrefix } from '#contracts';
+import { Subjects, parseNatsUrl, withSubjectPrefix } from '#contracts';
 import { runClosedLoop } from './closed-loop.js';
 import type { PhaseSettings } from './baselines.js';
 import { metered, type MeteredLoad, type ResourceMeter } from './resource-meter.js';
@@ -45,7 +45,7 @@ export async function recorderAppendBench(
   s: PhaseSettings,
   meter?: ResourceMeter,
 ): Promise<RecorderBenchResult> {
-  const nc = await connect({ servers: natsUrl });
+  const nc = await connect(parseNatsUrl(natsUrl));
   const subject = withSubjectPrefix(Subjects.recorderAppend, subjectPrefix);
   const at = new Date().toISOString();
   const before = await commitStats(recorderHttpPort);

@@ -1,5 +1,5 @@
 import { connect } from '@nats-io/transport-node';
-import { Subjects, withSubjectPrefix, type SyscallReply } from '#contracts';
+import { Subjects, parseNatsUrl, withSubjectPrefix, type SyscallReply } from '#contracts';
 import type { ServiceProcess } from '#devstack';
 
 export interface MemorySample {
@@ -57,7 +57,7 @@ export async function soak(
   agents: number,
   onTick?: (s: string) => void,
 ): Promise<SoakResult> {
-  const nc = await connect({ servers: natsUrl });
+  const nc = await connect(parseNatsUrl(natsUrl));
   const subj = (s: string) => withSubjectPrefix(s, prefix);
   const ids = Array.from({ length: agents }, (_, i) => `soak-${i}`);
   await Promise.all(

@@ -1,5 +1,5 @@
 import { connect } from '@nats-io/transport-node';
-import { Subjects, withSubjectPrefix, type SyscallReply } from '#contracts';
+import { Subjects, parseNatsUrl, withSubjectPrefix, type SyscallReply } from '#contracts';
 import { hundredRulePolicy } from '#policy-engine';
 import { runClosedLoop } from './closed-loop.js';
 import type { PhaseSettings } from './baselines.js';
@@ -24,7 +24,7 @@ export async function syscallBench(
   namePrefix = 'bench',
   meter?: ResourceMeter,
 ): Promise<SyscallBenchResult> {
-  const nc = await connect({ servers: natsUrl });
+  const nc = await connect(parseNatsUrl(natsUrl));
   const subj = (x: string) => withSubjectPrefix(x, prefix);
   const ids = Array.from({ length: agents }, (_, i) => `${namePrefix}-${i}`);
   try {
@@ -73,7 +73,7 @@ export async function syscallBench(
 
 /** Applies the 100-rule benchmark policy, with the bench agents' role allowed their file actions. */
 export async function applyBenchPolicy(natsUrl: string, prefix: string): Promise<number> {
-  const nc = await connect({ servers: natsUrl });
+  const nc = await connect(parseNatsUrl(natsUrl));
   try {
     const doc = hundredRulePolicy();
     doc.roles = {

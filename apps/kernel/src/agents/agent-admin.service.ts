@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import os from 'node:os';
-import type pg from 'pg';
 import type pino from 'pino';
 import type { AgentOsConfig } from '#config';
 import {
@@ -23,9 +22,9 @@ import {
   type VfsStateReply,
 } from '#contracts';
 import { agentDigest, planDeliveries, type AgentState } from '#agent-state';
-import { PgEventReader, type CommittedEvent, type NewEvent } from '#event-store';
+import { LogQueries, PgEventReader, type CommittedEvent, type NewEvent } from '#event-store';
 import { NatsRpcClient } from '#messaging';
-import { AGENTOS_CONFIG, PG_POOL, ROOT_LOGGER, StreamCommandHandler, type StreamCommand } from '#runtime';
+import { AGENTOS_CONFIG, ROOT_LOGGER, StreamCommandHandler, type StreamCommand } from '#runtime';
 import { CredentialAuthority } from '../credentials/credential-authority.service.js';
 import { PolicyGate } from '../policy/policy-gate.service.js';
 import { SignalPublisher } from '../signals/signal-publisher.service.js';
@@ -80,7 +79,7 @@ export class AgentAdminService {
     private readonly gate: PolicyGate,
     private readonly publisher: SignalPublisher,
     private readonly rpc: NatsRpcClient,
-    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    private readonly queries: LogQueries,
     @Inject(AGENTOS_CONFIG) private readonly config: AgentOsConfig,
     private readonly credentials: CredentialAuthority,
     @Inject(ROOT_LOGGER) private readonly logger: pino.Logger,
@@ -168,7 +167,7 @@ export class AgentAdminService {
     );
     if ('error' in vfs) throw new ProtocolError(ErrorCode.UNAVAILABLE, `VFS: ${vfs.error.message}`);
     const kernelDigest = agentDigest(s);
-    const policyVersion = this.gate.inForce()?.version ?? null;
+    const policyVersion = this.gate.forAgent(agentId)?.version ?? null;
     const digest = createHash('sha256')
       .update(`${kernelDigest}:${vfs.digest}:${policyVersion ?? 'none'}`)
       .digest('hex');
@@ -193,7 +192,7 @@ export class AgentAdminService {
         },
         answer: (events) => {
           for (const e of events) {
-            this.publisher.publish(agentId, e.data as SignalDeliveredV1, e.position, stateAfter);
+            this.publisher.publish(agentId, e.data as SignalDeliveredV1, e, stateAfter);
           }
           return { delivered: true, state: stateAfter };
         },
@@ -235,19 +234,20 @@ export class AgentAdminService {
     return result;
   }
 
-  /** Registered agents, in creation order, a page at a time. */
+  /** Registered agents, by id, a page at a time (from every partition). */
   async list(
     after?: string,
     limit = 500,
   ): Promise<{ agents: { agentId: string; role: string; createdAt: string }[]; next: string | null }> {
-    const r = await this.pool.query(
-      `SELECT stream_id, data FROM events WHERE type = 'AgentCreated' AND ($1::text IS NULL OR stream_id > $1)
-       ORDER BY stream_id LIMIT $2`,
-      [after ? agentStream(after) : null, limit],
-    );
-    const agents = r.rows.map((row) => {
-      const d = JSON.parse(row.data as string) as AgentCreatedV1;
-      return { agentId: d.agentId, role: d.role, createdAt: d.at };
+    const rows = await this.queries.streamsWithType(EventTypes.AgentCreated, after ? agentStream(after) : null, limit);
+    const agents = rows.map((row) => {
+      const d = parseRecorded(row.data) as Partial<AgentCreatedV1> | null;
+      // the id is the stream's; role and time as recorded (empty when the record is unreadable)
+      return {
+        agentId: row.streamId.slice('agent:'.length),
+        role: String(d?.role ?? ''),
+        createdAt: String(d?.at ?? ''),
+      };
     });
     return { agents, next: agents.length === limit ? agents[agents.length - 1].agentId : null };
   }
@@ -293,7 +293,7 @@ export class AgentAdminService {
     c: {
       /** The events to record on the agent's state (none exists yet when creating), or an answer without any. */
       decide: (s: AgentState) => { planned: Planned[] } | { none: R };
-      answer: (events: { type: string; data: unknown; position: number }[]) => R;
+      answer: (events: { type: string; data: unknown; position: number; partition?: number }[]) => R;
       /** What a conflict means when the command expects no stream at all (create). */
       conflict?: () => Error;
     },
@@ -322,6 +322,7 @@ export class AgentAdminService {
               eventId: events[i].eventId,
               streamVersion: committed![i].streamVersion,
               position: committed![i].position,
+              partition: committed![i].partition,
             }));
             this.agents.apply(agentId, folded);
             return c.answer(folded);
@@ -399,4 +400,13 @@ function view(s: AgentState): AgentView {
     faults: s.faults,
     lastFault: s.lastFault,
   };
+}
+
+/** Recorded JSON text, or null where it is not JSON (only tampering puts that in the log). */
+function parseRecorded(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
 }

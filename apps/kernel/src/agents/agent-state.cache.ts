@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type pg from 'pg';
 import type pino from 'pino';
 import { agentStream } from '#contracts';
 import {
@@ -11,8 +10,15 @@ import {
   type AgentSnapshotV3,
   type AgentState,
 } from '#agent-state';
-import { PgEventReader, PgSnapshotStore, StreamStateCache, type CachedStream, type StreamEvent } from '#event-store';
-import { CommittedEventsFeed, PG_POOL, ROOT_LOGGER } from '#runtime';
+import {
+  PartitionedLog,
+  PgEventReader,
+  PgSnapshotStore,
+  StreamStateCache,
+  type CachedStream,
+  type StreamEvent,
+} from '#event-store';
+import { CommittedEventsFeed, ROOT_LOGGER } from '#runtime';
 
 export interface SnapshotSettings {
   enabled: boolean;
@@ -36,7 +42,7 @@ export class AgentStateCache {
 
   constructor(
     reader: PgEventReader,
-    @Inject(PG_POOL) pool: pg.Pool,
+    log: PartitionedLog,
     @Inject(SNAPSHOT_SETTINGS) snapshots: SnapshotSettings,
     feed: CommittedEventsFeed,
     @Inject(ROOT_LOGGER) logger: pino.Logger,
@@ -45,7 +51,7 @@ export class AgentStateCache {
       fold: evolveAgent,
       clone: cloneAgentState,
       snapshots: snapshots.enabled
-        ? new PgSnapshotStore<AgentState>(pool, 'kernel', AGENT_SNAPSHOT_SCHEMA, {
+        ? new PgSnapshotStore<AgentState>(log, 'kernel', AGENT_SNAPSHOT_SCHEMA, {
             encode: toAgentSnapshot,
             decode: (json) => fromAgentSnapshot(json as AgentSnapshotV3),
           })

@@ -1,7 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { readFileSync } from 'node:fs';
-import type pg from 'pg';
 import type pino from 'pino';
 import type { AgentOsConfig } from '#config';
 import { EventTypes, parseNatsUrl, type CredentialRevokedV1 } from '#contracts';
@@ -14,7 +13,8 @@ import {
   type NatsAuthority,
   type RevocationList,
 } from '#nats-auth';
-import { AGENTOS_CONFIG, PG_POOL, ROOT_LOGGER } from '#runtime';
+import { LogQueries } from '#event-store';
+import { AGENTOS_CONFIG, ROOT_LOGGER } from '#runtime';
 
 export interface CredentialSettings {
   /** Path of the authority file (`agentos nats-auth init`); null: credentials are not issued here. */
@@ -49,7 +49,7 @@ export class CredentialAuthority implements OnApplicationBootstrap, OnModuleDest
 
   constructor(
     @Inject(CREDENTIAL_SETTINGS) private readonly settings: CredentialSettings,
-    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    private readonly queries: LogQueries,
     @Inject(AGENTOS_CONFIG) private readonly config: AgentOsConfig,
     @Inject(ROOT_LOGGER) private readonly logger: pino.Logger,
   ) {
@@ -107,12 +107,15 @@ export class CredentialAuthority implements OnApplicationBootstrap, OnModuleDest
   }
 
   private async recordedRevocations(): Promise<RevocationList> {
-    const r = await this.pool.query<{ data: string }>(`SELECT data FROM events WHERE type = $1 ORDER BY position`, [
-      EventTypes.CredentialRevoked,
-    ]);
     const out: RevocationList = Object.create(null) as RevocationList;
-    for (const row of r.rows) {
-      const d = JSON.parse(row.data) as CredentialRevokedV1;
+    for (const data of await this.queries.dataOfType(EventTypes.CredentialRevoked)) {
+      let d: Partial<CredentialRevokedV1>;
+      try {
+        d = JSON.parse(data) as Partial<CredentialRevokedV1>;
+      } catch {
+        continue; // not JSON: only tampering puts that in the log, and audit verify reports it
+      }
+      if (typeof d?.publicKey !== 'string' || typeof d.at !== 'string') continue;
       if (typeof d.publicKey !== 'string' || !/^U[A-Z2-7]{55}$/.test(d.publicKey)) continue;
       out[d.publicKey] = Math.max(out[d.publicKey] ?? 0, Math.ceil(Date.parse(d.at) / 1000));
     }

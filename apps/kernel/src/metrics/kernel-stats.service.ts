@@ -1,6 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
-import type pg from 'pg';
-import { PG_POOL } from '#runtime';
+import { Injectable } from '@nestjs/common';
+import { formatPosition } from '#contracts';
+import { LogQueries, type LogTally } from '#event-store';
 
 /** The seed's kernel metrics, derived from the log so they survive restarts and agree across replicas. */
 export interface KernelStats {
@@ -12,41 +12,33 @@ export interface KernelStats {
   kernelPanics: number;
   uptimeSeconds: number;
   activeAgents: number;
-  /** Log position the figures are computed up to. */
+  /** Log position the figures are computed up to (`p:offset` per partition, comma-separated, with several). */
   position: string;
 }
 
-interface Tally {
-  syscalls: number;
-  policyChecks: number;
-  violations: number;
-  shadow: number;
-  crashes: number;
-  created: number;
-  terminated: number;
-}
+const ZERO: LogTally = {
+  syscalls: 0,
+  policyChecks: 0,
+  violations: 0,
+  shadow: 0,
+  crashes: 0,
+  created: 0,
+  terminated: 0,
+};
 
 /**
- * Counts over the log, kept incrementally: each request aggregates only the events committed
- * since the previous one (a range scan on position), so the cost does not grow with history.
- * Each fact is counted once (the seed counted policy checks and violations twice per call, and
- * its to_dict returned the type `int` for crashes).
+ * Counts over the log, kept incrementally per partition: each request aggregates only the events
+ * committed since the previous one (a range scan on position), so the cost does not grow with
+ * history. Each fact is counted once (the seed counted policy checks and violations twice per
+ * call, and its to_dict returned the type `int` for crashes).
  */
 @Injectable()
 export class KernelStatsService {
-  private upTo = 0;
-  private tally: Tally = {
-    syscalls: 0,
-    policyChecks: 0,
-    violations: 0,
-    shadow: 0,
-    crashes: 0,
-    created: 0,
-    terminated: 0,
-  };
+  private upTo: number[] = [];
+  private tally: LogTally = { ...ZERO };
   private running: Promise<KernelStats> | null = null;
 
-  constructor(@Inject(PG_POOL) private readonly pool: pg.Pool) {}
+  constructor(private readonly queries: LogQueries) {}
 
   snapshot(): Promise<KernelStats> {
     this.running ??= this.compute().finally(() => (this.running = null));
@@ -54,45 +46,29 @@ export class KernelStatsService {
   }
 
   private async compute(): Promise<KernelStats> {
-    const head = (await this.pool.query('SELECT position FROM log_head')).rows[0].position as number;
-    if (head > this.upTo) {
-      const r = await this.pool.query(
-        `WITH e AS (SELECT type, event_json(data) AS d FROM events WHERE position > $1 AND position <= $2)
-         SELECT
-           count(*) FILTER (WHERE type = 'SyscallRecorded') AS syscalls,
-           count(*) FILTER (WHERE type = 'SyscallRecorded' AND d->'decision'->>'mode' <> 'skipped') AS policy_checks,
-           count(*) FILTER (WHERE type = 'SyscallRecorded' AND d->'decision'->>'mode' <> 'skipped'
-                              AND (d->'decision'->>'allowed')::boolean = false) AS violations,
-           count(*) FILTER (WHERE type = 'SyscallRecorded' AND (d->'decision'->>'shadow')::boolean) AS shadow,
-           count(*) FILTER (WHERE type = 'SyscallRecorded' AND d->'result'->>'errorCode' = '-4') AS crashes,
-           count(*) FILTER (WHERE type = 'AgentCreated') AS created,
-           count(*) FILTER (WHERE (type = 'SignalDelivered' AND d->>'transition' = 'terminated')
-                              OR type = 'AgentDestroyed'
-                              OR (type = 'SyscallRecorded' AND d->'kernel'->>'op' = 'exit'
-                                  AND (d->'result'->>'success')::boolean)) AS terminated
-         FROM e`,
-        [this.upTo, head],
-      );
-      const row = r.rows[0] as Record<string, string>;
-      this.tally.syscalls += Number(row.syscalls);
-      this.tally.policyChecks += Number(row.policy_checks);
-      this.tally.violations += Number(row.violations);
-      this.tally.shadow += Number(row.shadow);
-      this.tally.crashes += Number(row.crashes);
-      this.tally.created += Number(row.created);
-      this.tally.terminated += Number(row.terminated);
-      this.upTo = head;
+    const partitions = this.queries.partitions;
+    const ranges = await Promise.all(
+      Array.from({ length: partitions }, async (_, p) => {
+        const head = await this.queries.headPosition(p);
+        const after = this.upTo[p] ?? 0;
+        return { p, head, add: head > after ? await this.queries.tally(p, after, head) : ZERO };
+      }),
+    );
+    for (const { p, head, add } of ranges) {
+      for (const k of Object.keys(ZERO) as (keyof LogTally)[]) this.tally[k] += add[k];
+      this.upTo[p] = Math.max(this.upTo[p] ?? 0, head);
     }
+    const t = this.tally;
     return {
-      syscallCount: this.tally.syscalls,
-      policyChecks: this.tally.policyChecks,
-      policyViolations: this.tally.violations,
-      shadowViolations: this.tally.shadow,
-      agentCrashes: this.tally.crashes,
+      syscallCount: t.syscalls,
+      policyChecks: t.policyChecks,
+      policyViolations: t.violations,
+      shadowViolations: t.shadow,
+      agentCrashes: t.crashes,
       kernelPanics: 0,
       uptimeSeconds: Math.round(process.uptime() * 1000) / 1000,
-      activeAgents: this.tally.created - this.tally.terminated,
-      position: String(this.upTo),
+      activeAgents: t.created - t.terminated,
+      position: ranges.map(({ p }) => formatPosition(p, this.upTo[p], partitions)).join(','),
     };
   }
 }

@@ -1,19 +1,29 @@
 import { Injectable } from '@nestjs/common';
-import { Subjects, type LifecycleState, type SignalDeliveredV1, type SignalNotice } from '#contracts';
+import { Subjects, formatPosition, type LifecycleState, type SignalDeliveredV1, type SignalNotice } from '#contracts';
+import { PartitionedLog } from '#event-store';
 import { NatsRpcClient } from '#messaging';
 
 /** After commit, tells running agents about their signals on `agentos.v1.signal.<agentId>`. */
 @Injectable()
 export class SignalPublisher {
-  constructor(private readonly rpc: NatsRpcClient) {}
+  constructor(
+    private readonly rpc: NatsRpcClient,
+    private readonly log: PartitionedLog,
+  ) {}
 
-  publish(agentId: string, d: SignalDeliveredV1, position: number, state: LifecycleState): void {
+  /** `at`: where the SignalDelivered event was recorded. */
+  publish(
+    agentId: string,
+    d: SignalDeliveredV1,
+    at: { position: number; partition?: number },
+    state: LifecycleState,
+  ): void {
     const notice: SignalNotice = {
       signal: d.signal,
       number: d.number,
       source: d.source,
       reason: d.reason,
-      position: String(position),
+      position: formatPosition(at.partition ?? 0, at.position, this.log.partitions),
       outcome: d.outcome,
       state,
     };

@@ -1,8 +1,13 @@
-import { Inject, Injectable } from '@nestjs/common';
-import type pg from 'pg';
-import { EventTypes, agentStream, type ReturnedContentV2, type SyscallRecordedV2, type SyscallReply } from '#contracts';
-import { PgEventReader, PgSnapshotStore, type RecordedEvent } from '#event-store';
-import { PG_POOL } from '#runtime';
+import { Injectable } from '@nestjs/common';
+import {
+  EventTypes,
+  agentStream,
+  formatPosition,
+  type ReturnedContentV2,
+  type SyscallRecordedV2,
+  type SyscallReply,
+} from '#contracts';
+import { PartitionedLog, PgEventReader, PgSnapshotStore, type RecordedEvent } from '#event-store';
 import {
   applyVfsEvent,
   emptyVfsState,
@@ -26,9 +31,9 @@ export class RecordedReplies {
 
   constructor(
     private readonly reader: PgEventReader,
-    @Inject(PG_POOL) pool: pg.Pool,
+    private readonly log: PartitionedLog,
   ) {
-    this.vfsSnapshots = new PgSnapshotStore<VfsState>(pool, 'vfs', 1, {
+    this.vfsSnapshots = new PgSnapshotStore<VfsState>(log, 'vfs', 1, {
       encode: toVfsSnapshot,
       decode: (j) => fromVfsSnapshot(j as VfsSnapshotV1),
     });
@@ -57,7 +62,7 @@ export class RecordedReplies {
       errorCode: d.result.errorCode,
       errorMessage: d.result.errorMessage,
       executionTimeMs: d.executionTimeMs,
-      position: String(e.position),
+      position: formatPosition(e.partition ?? 0, e.position, this.log.partitions),
     };
   }
 

@@ -7,14 +7,16 @@ import {
   AGENT_ID_PATTERN,
   ErrorCode,
   EventTypes,
+  agentPartition,
   agentStream,
+  formatPosition,
   type ProtocolError,
   type SignalDeliveredV1,
   type SyscallReply,
   type SyscallResultV1,
 } from '#contracts';
 import type { AgentState } from '#agent-state';
-import type { CommittedEvent, EventMetadata } from '#event-store';
+import { PartitionedLog, type CommittedEvent, type EventMetadata } from '#event-store';
 import {
   buildSyscallAppend,
   decideSyscall,
@@ -32,6 +34,7 @@ import { VfsClient } from '../files/vfs.client.js';
 import { KernelMetrics } from '../metrics/kernel-metrics.js';
 import { PolicyGate } from '../policy/policy-gate.service.js';
 import { SignalPublisher } from '../signals/signal-publisher.service.js';
+import { SignalRelay } from '../signals/signal-relay.service.js';
 import { ToolInvoker } from '../tools/tool-invoker.service.js';
 import { ToolRegistry } from '../tools/tool-registry.service.js';
 import { RecentReplies } from './recent-replies.js';
@@ -68,6 +71,8 @@ export class SyscallService {
     private readonly tools: ToolRegistry,
     private readonly invoker: ToolInvoker,
     private readonly publisher: SignalPublisher,
+    private readonly relay: SignalRelay,
+    private readonly log: PartitionedLog,
     private readonly metrics: KernelMetrics,
     @Inject(AGENTOS_CONFIG) private readonly config: AgentOsConfig,
     @Inject(ROOT_LOGGER) private readonly logger: pino.Logger,
@@ -147,7 +152,7 @@ export class SyscallService {
               answer: unrecorded(env.id, ErrorCode.NOT_REGISTERED, `Agent ${agentId} is not registered`, receivedAt),
             };
           }
-          const policy = this.gate.inForce();
+          const policy = this.gate.forAgent(agentId);
           if (!policy) {
             return {
               answer: await this.unavailable(
@@ -227,6 +232,7 @@ export class SyscallService {
             eventId,
             newEventId: randomUUID,
             metadata: (target, causationId) => this.metadata(target, requestId, causationId),
+            partitionOf: (id) => agentPartition(id, this.log.partitions),
           });
           const result = d.outcome.result;
           return {
@@ -283,6 +289,7 @@ export class SyscallService {
     executionTimeMs: number,
   ): SyscallReply {
     let i = 0;
+    let sent = false;
     for (const s of perStream) {
       const folded = s.events.map((e) => {
         const c = committed[i++];
@@ -293,16 +300,22 @@ export class SyscallService {
           eventId: e.eventId,
           streamVersion: c.streamVersion,
           position: c.position,
+          partition: c.partition,
         };
       });
       this.agents.apply(s.agentId, folded);
       for (const f of folded) {
         if (f.type === EventTypes.SignalDelivered) {
-          this.publisher.publish(s.agentId, f.data as unknown as SignalDeliveredV1, f.position, s.lifecycleAfter);
+          this.publisher.publish(s.agentId, f.data as unknown as SignalDeliveredV1, f, s.lifecycleAfter);
+        } else if (f.type === EventTypes.SignalSent) {
+          sent = true;
         }
       }
     }
-    const reply = toReply(requestId, result, executionTimeMs, committed[0].position);
+    if (sent) this.relay.kick(this.log.partitionOf(agentStream(agentId)));
+    const first = committed[0];
+    const position = formatPosition(first.partition ?? 0, first.position, this.log.partitions);
+    const reply = toReply(requestId, result, executionTimeMs, position);
     this.replies.set(agentId, requestId, reply);
     return reply;
   }
@@ -354,7 +367,7 @@ export class SyscallService {
   }
 }
 
-function toReply(id: string, r: SyscallResultV1, executionTimeMs: number, position: number): SyscallReply {
+function toReply(id: string, r: SyscallResultV1, executionTimeMs: number, position: string): SyscallReply {
   return {
     id,
     success: r.success,
@@ -362,7 +375,7 @@ function toReply(id: string, r: SyscallResultV1, executionTimeMs: number, positi
     errorCode: r.errorCode,
     errorMessage: r.errorMessage,
     executionTimeMs,
-    position: String(position),
+    position,
   };
 }
 

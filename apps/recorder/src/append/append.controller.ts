@@ -16,7 +16,7 @@ import {
 import { validateAppendRequest } from '#event-store';
 import { AGENTOS_CONFIG, ApiErrorFilter, parseJsonBody, toApiError } from '#runtime';
 import { EventSchemaCheck } from './event-schema-check.js';
-import { GroupCommitQueue } from './group-commit.queue.js';
+import { PartitionWriters } from './partition-writers.js';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
@@ -28,9 +28,13 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
  * unavailable is `{error: {code: -7}}` and nothing was recorded (unless `outcomeUnknown`, when a
  * retry with the same ids or idempotency keys settles it).
  *
- * `agentos.internal.recorder.append`: the same for many requests in one message (kernels batch
- * their appends). Each request is checked and answered on its own, in request order; all valid
- * ones go to the group-commit queue together, and the reply is sent once each has its outcome.
+ * The streams of one request (appended and conditioned) must live in one partition, whose writer
+ * commits it; a request across partitions is refused with -5.
+ *
+ * `agentos.internal.recorder.append.<partition>`: the same for many requests in one message
+ * (kernels batch their appends, one message per partition). Each request is checked and answered
+ * on its own, in request order; valid ones go to their partition's group-commit queue together,
+ * and the reply is sent once each has its outcome.
  */
 @Controller()
 @UseFilters(ApiErrorFilter)
@@ -38,7 +42,7 @@ export class AppendController {
   private readonly schemas: EventSchemaCheck;
 
   constructor(
-    private readonly queue: GroupCommitQueue,
+    private readonly writers: PartitionWriters,
     @Inject(AGENTOS_CONFIG) config: AgentOsConfig,
   ) {
     this.schemas = new EventSchemaCheck(maxEventBytes(config.limits));
@@ -50,30 +54,38 @@ export class AppendController {
     const body = parseJsonBody(raw, Number.MAX_SAFE_INTEGER) as unknown as RecorderAppendRequest;
     const problem = validateAppendRequest(body) ?? this.schemas.check(body);
     if (problem) throw new ProtocolError(ErrorCode.INVALID_REQUEST, `append refused: ${problem}`);
-    return this.queue.submit(body);
+    const partition = this.writers.partitionOf(body);
+    if (typeof partition === 'string')
+      throw new ProtocolError(ErrorCode.INVALID_REQUEST, `append refused: ${partition}`);
+    return this.writers.submit(partition, body);
   }
 
-  @MessagePattern(Subjects.recorderAppendBatch, { queue: 'recorder' })
+  @MessagePattern(Subjects.recorderAppendBatchAll, { queue: 'recorder' })
   async appendBatch(@Payload() raw: Uint8Array): Promise<RecorderAppendBatchReply> {
     const body = parseBatchBody(raw);
     const outcomes: RecorderAppendReply[] = new Array(body.requests.length);
-    const valid: RecorderAppendRequest[] = [];
-    const at: number[] = [];
+    // valid requests by partition, with their places in the reply
+    const byPartition = new Map<number, { requests: RecorderAppendRequest[]; at: number[] }>();
     body.requests.forEach((request, i) => {
       const problem = validateAppendRequest(request) ?? this.schemas.check(request);
-      if (problem) {
-        outcomes[i] = { error: { code: ErrorCode.INVALID_REQUEST, message: `append refused: ${problem}` } };
+      const partition = problem ?? this.writers.partitionOf(request);
+      if (typeof partition === 'string') {
+        outcomes[i] = { error: { code: ErrorCode.INVALID_REQUEST, message: `append refused: ${partition}` } };
         return;
       }
-      valid.push(request);
-      at.push(i);
+      let group = byPartition.get(partition);
+      if (!group) byPartition.set(partition, (group = { requests: [], at: [] }));
+      group.requests.push(request);
+      group.at.push(i);
     });
-    if (valid.length > 0) {
-      const settled = await Promise.allSettled(this.queue.submitAll(valid, body.deadline));
-      settled.forEach((s, k) => {
-        outcomes[at[k]] = s.status === 'fulfilled' ? s.value : toApiError(s.reason);
-      });
-    }
+    await Promise.all(
+      [...byPartition].map(async ([partition, group]) => {
+        const settled = await Promise.allSettled(this.writers.submitAll(partition, group.requests, body.deadline));
+        settled.forEach((s, k) => {
+          outcomes[group.at[k]] = s.status === 'fulfilled' ? s.value : toApiError(s.reason);
+        });
+      }),
+    );
     return { outcomes };
   }
 }

@@ -1,10 +1,8 @@
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type pino from 'pino';
+import type { Counter, Histogram } from 'prom-client';
 import type { RecorderAppendRequest } from '#contracts';
-import { EventStoreUnavailableError, PgEventAppender, type AppendOutcome, type AppendRequest } from '#event-store';
-import { Metrics } from '#observability';
-import { ROOT_LOGGER } from '#runtime';
-import { CommittedEventsPublisher } from './committed-events.publisher.js';
+import { EventStoreUnavailableError, type AppendOutcome, type AppendRequest, type PgEventAppender } from '#event-store';
+import type { CommittedEventsPublisher } from './committed-events.publisher.js';
 
 interface Pending {
   request: RecorderAppendRequest;
@@ -27,54 +25,44 @@ export interface GroupCommitSettings {
 
 export const GROUP_COMMIT_SETTINGS = Symbol('GROUP_COMMIT_SETTINGS');
 
+/** The recorder's metrics, labelled by partition. */
+export interface GroupCommitMetrics {
+  batchSize: Histogram<string>;
+  batchEvents: Histogram<string>;
+  commitSeconds: Histogram<string>;
+  queueWaitSeconds: Histogram<string>;
+  outcomes: Counter<string>;
+}
+
 /**
- * Group commit: requests that arrive while a transaction is running wait for the next one, which
- * takes them all. Under load each transaction carries many events, so the cost of a commit
- * (fsync) is shared; when idle a request is committed at once. One transaction at a time per
- * recorder process; several recorder replicas serialise on the log head row.
+ * Group commit for one partition: requests that arrive while a transaction is running wait for
+ * the next one, which takes them all. Under load each transaction carries many events, so the
+ * cost of a commit (fsync) is shared; when idle a request is committed at once. One transaction at
+ * a time per partition in a recorder process (partitions commit side by side); several recorder
+ * replicas writing one partition serialise on its head row.
  */
-@Injectable()
-export class GroupCommitQueue implements OnModuleDestroy {
+export class GroupCommitQueue {
   private queue: Pending[] = [];
   private queuedEvents = 0;
   private running = false;
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => undefined;
 
-  private readonly batchSize;
-  private readonly batchEvents;
-  private readonly commitSeconds;
-  private readonly queueWaitSeconds;
-  private readonly outcomes;
+  private readonly label: { partition: string };
+  private readonly outcomes: { inc(outcome: string, n?: number): void };
 
   constructor(
+    readonly partition: number,
     private readonly appender: PgEventAppender,
     private readonly feed: CommittedEventsPublisher,
-    @Inject(GROUP_COMMIT_SETTINGS) private readonly settings: GroupCommitSettings,
-    @Inject(Metrics) metrics: Metrics,
-    @Inject(ROOT_LOGGER) private readonly logger: pino.Logger,
+    private readonly settings: GroupCommitSettings,
+    private readonly metrics: GroupCommitMetrics,
+    private readonly logger: pino.Logger,
+    /** Whether committed events name their partition (a log of several). */
+    private readonly namePartition: boolean,
   ) {
-    this.batchSize = metrics.histogram(
-      'agentos_recorder_batch_requests',
-      'Append requests per transaction',
-      [],
-      [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
-    );
-    this.batchEvents = metrics.histogram(
-      'agentos_recorder_batch_events',
-      'Events per transaction',
-      [],
-      [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
-    );
-    this.commitSeconds = metrics.histogram(
-      'agentos_recorder_commit_seconds',
-      'Duration of one group-commit transaction',
-    );
-    this.queueWaitSeconds = metrics.histogram(
-      'agentos_recorder_queue_wait_seconds',
-      'Time an append waited for its transaction',
-    );
-    this.outcomes = metrics.counter('agentos_recorder_appends_total', 'Append requests by outcome', ['outcome']);
+    this.label = { partition: String(partition) };
+    this.outcomes = { inc: (outcome, n = 1) => metrics.outcomes.inc({ ...this.label, outcome }, n) };
   }
 
   submit(request: RecorderAppendRequest): Promise<AppendOutcome> {
@@ -97,7 +85,7 @@ export class GroupCommitQueue implements OnModuleDestroy {
   private enqueue(request: RecorderAppendRequest, deadline?: number): Promise<AppendOutcome> {
     const events = countEvents(request);
     if (this.queuedEvents + events > this.settings.maxQueuedEvents) {
-      this.outcomes.inc({ outcome: 'overloaded' });
+      this.outcomes.inc('overloaded');
       return Promise.reject(new EventStoreUnavailableError('recorder overloaded: too many appends queued'));
     }
     return new Promise<AppendOutcome>((resolve, reject) => {
@@ -133,26 +121,35 @@ export class GroupCommitQueue implements OnModuleDestroy {
           batch.forEach((p, i) => {
             const o = results[i];
             if (o instanceof EventStoreUnavailableError) {
-              this.outcomes.inc({ outcome: 'unavailable' });
+              this.outcomes.inc('unavailable');
               failure ??= o;
               p.reject(o);
               return;
             }
+            if (this.namePartition && o.status === 'committed') {
+              for (const e of o.events) e.partition = this.partition;
+            }
             outcomes.push(o);
-            this.outcomes.inc({ outcome: o.status === 'committed' && o.duplicate ? 'duplicate' : o.status });
+            this.outcomes.inc(o.status === 'committed' && o.duplicate ? 'duplicate' : o.status);
             if (o.status === 'committed' && !o.duplicate) for (const e of o.events) last = Math.max(last, e.position);
             p.resolve(o);
           });
           if (failure) {
-            this.logger.warn({ err: (failure as Error).message, requests: batch.length }, 'group commit failed');
+            this.logger.warn(
+              { err: (failure as Error).message, requests: batch.length, partition: this.partition },
+              'group commit failed',
+            );
           }
-          if (last > 0) this.feed.publish(0, last, outcomes);
+          if (last > 0) this.feed.publish(this.partition, last, outcomes);
         } catch (err) {
-          this.outcomes.inc({ outcome: 'unavailable' }, batch.length);
-          this.logger.warn({ err: (err as Error).message, requests: batch.length }, 'group commit failed');
+          this.outcomes.inc('unavailable', batch.length);
+          this.logger.warn(
+            { err: (err as Error).message, requests: batch.length, partition: this.partition },
+            'group commit failed',
+          );
           for (const p of batch) p.reject(err);
         } finally {
-          this.commitSeconds.observe((performance.now() - started) / 1000);
+          this.metrics.commitSeconds.observe(this.label, (performance.now() - started) / 1000);
         }
       }
     } finally {
@@ -171,10 +168,10 @@ export class GroupCommitQueue implements OnModuleDestroy {
       this.queue.shift();
       this.queuedEvents -= next.events;
       const waited = now - next.enqueuedAt;
-      this.queueWaitSeconds.observe(waited / 1000);
+      this.metrics.queueWaitSeconds.observe(this.label, waited / 1000);
       if (waited > this.settings.maxQueueWaitMs || Date.now() > next.deadline) {
         // The caller may already have given up; never commit something it was told failed.
-        this.outcomes.inc({ outcome: 'expired' });
+        this.outcomes.inc('expired');
         next.reject(
           new EventStoreUnavailableError(`append waited ${Math.round(waited)} ms for Postgres; not recorded`),
         );
@@ -184,8 +181,8 @@ export class GroupCommitQueue implements OnModuleDestroy {
       events += next.events;
     }
     if (batch.length) {
-      this.batchSize.observe(batch.length);
-      this.batchEvents.observe(events);
+      this.metrics.batchSize.observe(this.label, batch.length);
+      this.metrics.batchEvents.observe(this.label, events);
     }
     return batch;
   }
@@ -194,15 +191,14 @@ export class GroupCommitQueue implements OnModuleDestroy {
   async flush(): Promise<void> {
     while (this.running || this.queue.length > 0) await this.idle;
   }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.flush();
-  }
 }
 
 /** The event store sees the request without its transport fields. */
 function toAppendRequest(r: RecorderAppendRequest): AppendRequest {
-  return r.conditions ? { appends: r.appends, conditions: r.conditions } : { appends: r.appends };
+  const out: AppendRequest = { appends: r.appends };
+  if (r.conditions) out.conditions = r.conditions;
+  if (r.recordedAfter) out.recordedAfter = r.recordedAfter;
+  return out;
 }
 
 function countEvents(r: AppendRequest): number {

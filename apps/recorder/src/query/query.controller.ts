@@ -1,12 +1,12 @@
 import { Controller, Inject, UseFilters } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import type pg from 'pg';
-import { Subjects } from '#contracts';
-import { PgEventReader, eventPageJson, verifyChain, type LogHead, type VerifyReport } from '#event-store';
+import { ErrorCode, ProtocolError, Subjects, type RecorderHeadReply as HeadReply } from '#contracts';
+import { PartitionedLog, PgEventReader, eventPageJson, verifyChain, type VerifyReport } from '#event-store';
 import { RawJson } from '#messaging';
 import { Readiness } from '#observability';
 import { ApiErrorFilter, JsonBodyPipe, PG_POOL, protocolValidationPipe } from '#runtime';
-import { ReadAllDto, ReadStreamDto, VerifyDto } from './read-requests.dto.js';
+import { HeadDto, ReadAllDto, ReadStreamDto, VerifyDto } from './read-requests.dto.js';
 
 /** Read side of the recorder over NATS: by stream, by global position range, head, verify, health. */
 @Controller()
@@ -14,30 +14,53 @@ import { ReadAllDto, ReadStreamDto, VerifyDto } from './read-requests.dto.js';
 export class QueryController {
   constructor(
     private readonly reader: PgEventReader,
+    private readonly log: PartitionedLog,
     @Inject(PG_POOL) private readonly pool: pg.Pool,
     @Inject(Readiness) private readonly readiness: Readiness,
   ) {}
 
+  /** A stream's events; `head` is the head of the stream's partition. */
   @MessagePattern(Subjects.recorderReadStream, { queue: 'recorder' })
   async readStream(@Payload(JsonBodyPipe, protocolValidationPipe()) q: ReadStreamDto): Promise<RawJson> {
-    const [rows, head] = await Promise.all([this.reader.readStreamRows(q.streamId, q), this.reader.head()]);
-    return new RawJson(eventPageJson(rows, () => ({ head })));
+    const partition = this.log.partitionOf(q.streamId);
+    const [rows, head] = await Promise.all([this.reader.readStreamRows(q.streamId, q), this.reader.head(partition)]);
+    return new RawJson(eventPageJson(rows, () => ({ head }), partition));
   }
 
+  /** One partition's events by position (partition 0 unless asked). */
   @MessagePattern(Subjects.recorderReadAll, { queue: 'recorder' })
   async readAll(@Payload(JsonBodyPipe, protocolValidationPipe()) q: ReadAllDto): Promise<RawJson> {
-    const [rows, head] = await Promise.all([this.reader.readAllRows(q), this.reader.head()]);
-    return new RawJson(eventPageJson(rows, () => ({ head })));
+    const partition = this.partition(q.partition);
+    const [rows, head] = await Promise.all([this.reader.readAllRows({ ...q, partition }), this.reader.head(partition)]);
+    return new RawJson(eventPageJson(rows, () => ({ head }), partition));
   }
 
+  /**
+   * A partition's head (0 unless asked), with the partition count; with several partitions,
+   * `heads` lists every partition's.
+   */
   @MessagePattern(Subjects.recorderHead, { queue: 'recorder' })
-  head(): Promise<LogHead> {
-    return this.reader.head();
+  async head(@Payload(JsonBodyPipe, protocolValidationPipe()) q: HeadDto): Promise<HeadReply> {
+    const partition = this.partition(q.partition);
+    if (this.log.partitions === 1) return { ...(await this.reader.head(0)), partitions: 1 };
+    const heads = await this.reader.heads();
+    return { ...heads[partition], partitions: this.log.partitions, heads };
   }
 
   @MessagePattern(Subjects.recorderVerify, { queue: 'recorder' })
   verify(@Payload(JsonBodyPipe, protocolValidationPipe()) q: VerifyDto): Promise<VerifyReport> {
     return verifyChain(this.pool, { from: q.from, to: q.to });
+  }
+
+  private partition(p: number | undefined): number {
+    const partition = p ?? 0;
+    if (partition >= this.log.partitions) {
+      throw new ProtocolError(
+        ErrorCode.INVALID_REQUEST,
+        `the log has ${this.log.partitions} partition(s); no partition ${partition}`,
+      );
+    }
+    return partition;
   }
 
   @MessagePattern(Subjects.recorderHealth)

@@ -22,7 +22,16 @@ export class ReadStreamDto {
   limit?: number;
 }
 
-export class ReadAllDto {
+/** A partition of the log (0, the home partition, when absent). */
+class PartitionDto {
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(255)
+  partition?: number;
+}
+
+export class ReadAllDto extends PartitionDto {
   @IsOptional()
   @IsInt()
   @Min(0)
@@ -52,7 +61,9 @@ export class ReadAllDto {
   streamPrefix?: string;
 }
 
-export class VerifyDto {
+export class HeadDto extends PartitionDto {}
+
+export class VerifyDto extends PartitionDto {
   @IsOptional()
   @IsInt()
   @Min(1)

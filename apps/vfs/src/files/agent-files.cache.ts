@@ -1,9 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type pg from 'pg';
 import type pino from 'pino';
 import { agentStream, type FilesBase, type VfsEffectV1 } from '#contracts';
-import { PgEventReader, PgSnapshotStore } from '#event-store';
-import { PG_POOL, ROOT_LOGGER } from '#runtime';
+import { PartitionedLog, PgEventReader, PgSnapshotStore } from '#event-store';
+import { ROOT_LOGGER } from '#runtime';
 import {
   applyVfsEffect,
   applyVfsEvent,
@@ -71,12 +70,12 @@ export class AgentFilesCache {
 
   constructor(
     private readonly reader: PgEventReader,
-    @Inject(PG_POOL) pool: pg.Pool,
+    log: PartitionedLog,
     @Inject(AGENT_FILES_SETTINGS) private readonly settings: AgentFilesSettings,
     @Inject(ROOT_LOGGER) private readonly logger: pino.Logger,
   ) {
     this.snapshots = settings.snapshots
-      ? new PgSnapshotStore(pool, 'vfs', FILES_SNAPSHOT_SCHEMA, {
+      ? new PgSnapshotStore(log, 'vfs', FILES_SNAPSHOT_SCHEMA, {
           encode: (s) => ({ ...toVfsSnapshot(s.state), schemaVersion: 2, eventId: s.eventId }) as FilesSnapshotV2,
           decode: (j) => {
             const snap = j as FilesSnapshotV2;

@@ -189,6 +189,28 @@ export const EVENT_SCHEMAS: ReadonlyMap<string, Schema> = new Map<string, Schema
     schemaKey(EventTypes.CredentialRevoked, 1),
     object({ publicKey: USER_KEY, reason: TEXT(1024), at: ISO_TIME }, ['publicKey', 'reason', 'at']),
   ],
+  [
+    schemaKey(EventTypes.SignalSent, 1),
+    object({ target: AGENT_ID, signal: { enum: SIGNAL_NAMES }, source: TEXT(256), reason: TEXT(2048), at: ISO_TIME }, [
+      'target',
+      'signal',
+      'source',
+      'reason',
+      'at',
+    ]),
+  ],
+  [
+    schemaKey(EventTypes.PolicyFence, 1),
+    object(
+      {
+        activation: { type: 'integer', minimum: 0 },
+        activeVersion: NULLABLE({ type: 'integer', minimum: 1 }),
+        hash: NULLABLE({ type: 'string', pattern: '^[0-9a-f]{16,64}$' }),
+        at: ISO_TIME,
+      },
+      ['activation', 'activeVersion', 'hash', 'at'],
+    ),
+  ],
 ]);
 
 /** Metadata every writer attaches; free-form values stay small. */

@@ -15,6 +15,8 @@ export const EventTypes = {
   PolicyActivated: 'PolicyActivated',
   CredentialIssued: 'CredentialIssued',
   CredentialRevoked: 'CredentialRevoked',
+  SignalSent: 'SignalSent',
+  PolicyFence: 'PolicyFence',
 } as const;
 
 export type LifecycleState = 'running' | 'stopped' | 'terminated';
@@ -181,5 +183,35 @@ export interface CredentialIssuedV1 {
 export interface CredentialRevokedV1 {
   publicKey: string;
   reason: string;
+  at: string;
+}
+
+/**
+ * SignalSent v1 on the sender's stream, beside its SyscallRecorded: a signal to an agent in
+ * another partition (the outbox). The kernel's relay delivers it to the target's stream as
+ * SignalDelivered events (idempotency key `signal:<this event's id>`, causationId this event),
+ * decided against the target's state at delivery; exactly once, also after a crash. A signal to
+ * an agent in the same partition is delivered in the syscall's own transaction and has no
+ * SignalSent.
+ */
+export interface SignalSentV1 {
+  target: string;
+  signal: SignalName;
+  source: string;
+  reason: string;
+  at: string;
+}
+
+/**
+ * PolicyFence v1 on `$policy@<p>` (partitions other than 0): the `$policy` stream reached
+ * version `activation`, whose active policy version is `activeVersion` (null: none yet, `hash`
+ * its content hash). Decisions in partition p are made with the policy of the latest fence and
+ * appended only while the fence is unchanged, so in p's order each decision follows the switch it
+ * was made under. Written by the policy service after every `$policy` event.
+ */
+export interface PolicyFenceV1 {
+  activation: number;
+  activeVersion: number | null;
+  hash: string | null;
   at: string;
 }

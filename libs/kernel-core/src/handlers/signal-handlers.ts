@@ -42,7 +42,15 @@ export function signal(c: HandlerContext, target: string, targetState: AgentStat
   const plan = planDeliveries(targetState, [{ req }]);
   const deliveries =
     plan.events.length > 0 || target === c.agentId
-      ? [{ agentId: target, baseVersion: targetState.version, events: plan.events, stateAfter: plan.stateAfter }]
+      ? [
+          {
+            agentId: target,
+            baseVersion: targetState.version,
+            events: plan.events,
+            stateAfter: plan.stateAfter,
+            sent: { target, ...req },
+          },
+        ]
       : [];
   return outcome(ok(plan.events.length > 0), { deliveries });
 }
