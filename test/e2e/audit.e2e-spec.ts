@@ -4,10 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import canonicalize from 'canonicalize';
 import { Subjects, type SyscallReply } from '#contracts';
-import { createPgPool, eventHash, toCanonicalJson, type RecordedEvent } from '#event-store';
+import { createPgPool, eventHash, partitionSchema, toCanonicalJson, type RecordedEvent } from '#event-store';
 import { runCli } from '../support/cli.js';
-import { TEST_PG_URL } from '../support/test-env.js';
+import { eventPosition, testAgentPartition } from '../support/positions.js';
+import { TEST_PARTITIONS, TEST_PG_URL } from '../support/test-env.js';
 import { startTestStack, type TestStack } from '../support/test-stack.js';
+
+/** Runs with one partition and with several (AGENTOS_TEST_PARTITIONS): the same facts, in each one's terms. */
+const PARTITIONED = TEST_PARTITIONS > 1;
 
 /** Compliance: query, follow, stats, export and verification, time travel and what-if, through the CLI. */
 describe('audit, verification, time travel and what-if', () => {
@@ -23,8 +27,14 @@ describe('audit, verification, time travel and what-if', () => {
     if (r.stderr.includes('agentos:')) throw new Error(r.stderr);
     return JSON.parse(r.stdout);
   };
-  let midPosition = 0;
+  /** The reply position of alice's read: `7` with one partition, `<alice's partition>:7` with several. */
+  let midPosition = '';
   let midTime = '';
+  /** Every partition's head position, partition 0 first. */
+  const headPositions = async () => {
+    const h = await t.request<{ position: number; heads?: { position: number }[] }>(Subjects.recorderHead, {});
+    return (h.heads ?? [h]).map((x) => x.position);
+  };
 
   beforeAll(async () => {
     t = await startTestStack({ services: ['recorder', 'vfs', 'policy', 'kernel'] });
@@ -38,7 +48,7 @@ describe('audit, verification, time travel and what-if', () => {
     for (let i = 0; i < 3; i++)
       await sys('alice', 'SYS_WRITE', { path: '/mem/working/diary', data: `day ${i}\n`, mode: 'a' });
     await sys('alice', 'SYS_OPEN', { path: '/mem/working/diary' });
-    midPosition = Number((await sys('alice', 'SYS_READ', { path: '/mem/working/diary' })).position);
+    midPosition = (await sys('alice', 'SYS_READ', { path: '/mem/working/diary' })).position!;
     midTime = new Date().toISOString();
     await new Promise((r) => setTimeout(r, 20));
     writeFileSync(
@@ -103,7 +113,7 @@ describe('audit, verification, time travel and what-if', () => {
   });
 
   it('rebuilds an agent at a past position or time, and diffs two points (time travel)', async () => {
-    const past = await json('replay', '--agent', 'alice', '--at', String(midPosition));
+    const past = await json('replay', '--agent', 'alice', '--at', midPosition);
     expect(past).toMatchObject({
       state: 'running',
       policyInForce: null,
@@ -111,23 +121,23 @@ describe('audit, verification, time travel and what-if', () => {
     });
     expect(past.files).toEqual([expect.objectContaining({ path: '/mem/working/diary', size: 18 })]);
     const byTime = await json('replay', '--agent', 'alice', '--at', midTime);
-    expect(byTime.position).toBe(midPosition);
+    expect(eventPosition(byTime)).toBe(midPosition);
     const now = await json('replay', '--agent', 'bob', '--at', '999999999');
     expect(now).toMatchObject({
       state: 'terminated',
       terminatedBy: 'SIGKILL',
       policyInForce: { version: 1, name: 'v1' },
     });
-    const diff = await json('replay-diff', '--agent', 'alice', '--from', String(midPosition), '--to', '999999999');
+    const diff = await json('replay-diff', '--agent', 'alice', '--from', midPosition, '--to', '999999999');
     expect(diff.changes.map((c: any) => c.what)).toEqual(
       expect.arrayContaining(['policyInForce', 'file /mem/working/diary', 'counters.violations']),
     );
-    const human = await cli('replay', '--agent', 'alice', '--at', String(midPosition));
+    const human = await cli('replay', '--agent', 'alice', '--at', midPosition);
     expect(human.stdout).toContain('/mem/working/diary');
   });
 
   it('re-decides recorded syscalls under a candidate policy without touching the log (what-if)', async () => {
-    const head = await t.request<{ position: number }>(Subjects.recorderHead, {});
+    const heads = await headPositions();
     writeFileSync(
       path.join(dir, 'strict.yaml'),
       'apiVersion: agentos/v1\nname: strict\nroles:\n  writer: { allow: [file_read, syscall_sys_stat, syscall_sys_getpolicy] }\n  reader: { allow: [file_read, file_write] }\n',
@@ -140,7 +150,7 @@ describe('audit, verification, time travel and what-if', () => {
       kind: 'deny→allow',
       candidate: { allowed: true },
     });
-    expect((await t.request<{ position: number }>(Subjects.recorderHead, {})).position).toBe(head.position);
+    expect(await headPositions()).toEqual(heads);
     const scoped = await json('whatif', '--policy', path.join(dir, 'strict.yaml'), '--agent', 'bob');
     expect(scoped.changed).toBe(1);
   });
@@ -151,11 +161,29 @@ describe('audit, verification, time travel and what-if', () => {
     const priv = path.join(keys, 'checkpoint-key.pem');
     const pub = path.join(keys, 'checkpoint-key.pub.pem');
     const cp = await json('audit', 'checkpoint', '--key', priv, '--out', path.join(dir, 'cp.json'));
-    expect(cp).toMatchObject({
-      format: 'agentos-checkpoint/v1',
-      position: expect.any(Number),
-      signature: expect.any(String),
-    });
+    // one partition: the head; several: every partition's head in one signed checkpoint
+    const cpHeads: { partition: number; position: number; hash: string }[] = PARTITIONED ? cp.heads : [cp];
+    expect(cp).toMatchObject(
+      PARTITIONED
+        ? {
+            format: 'agentos-checkpoint/v2',
+            partitions: TEST_PARTITIONS,
+            heads: Array.from({ length: TEST_PARTITIONS }, (_, partition) => ({
+              partition,
+              position: expect.any(Number),
+              hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+            })),
+            digest: expect.stringMatching(/^[0-9a-f]{64}$/),
+            signature: expect.any(String),
+          }
+        : {
+            format: 'agentos-checkpoint/v1',
+            position: expect.any(Number),
+            signature: expect.any(String),
+          },
+    );
+    expect(cpHeads.map((h) => h.position)).toEqual(await headPositions());
+    const total = cpHeads.reduce((n, h) => n + h.position, 0);
     expect(await json('audit', 'verify', '--checkpoint', path.join(dir, 'cp.json'), '--pubkey', pub)).toMatchObject({
       ok: true,
       checkpoint: 'matches',
@@ -163,13 +191,34 @@ describe('audit, verification, time travel and what-if', () => {
 
     const exp = path.join(dir, 'export');
     const manifest = await json('audit', 'export', '--out', exp, '--key', priv);
-    expect(manifest).toMatchObject({
-      format: 'agentos-export/v1',
-      fromPosition: 1,
-      toPosition: cp.position,
-      count: cp.position,
-      endHash: cp.hash,
-    });
+    expect(manifest).toMatchObject(
+      PARTITIONED
+        ? {
+            format: 'agentos-export/v2',
+            partitions: TEST_PARTITIONS,
+            count: total,
+            // each partition's end points: the whole chain, from its first event to the checkpointed head
+            ranges: cpHeads.map((h) =>
+              h.position === 0
+                ? { partition: h.partition, count: 0, fromPosition: null, endHash: null }
+                : {
+                    partition: h.partition,
+                    fromPosition: 1,
+                    toPosition: h.position,
+                    count: h.position,
+                    startHash: '0'.repeat(64),
+                    endHash: h.hash,
+                  },
+            ),
+          }
+        : {
+            format: 'agentos-export/v1',
+            fromPosition: 1,
+            toPosition: cp.position,
+            count: cp.position,
+            endHash: cp.hash,
+          },
+    );
     expect(
       await json('audit', 'verify-export', exp, '--pubkey', pub, '--checkpoint', path.join(dir, 'cp.json')),
     ).toMatchObject({
@@ -178,22 +227,32 @@ describe('audit, verification, time travel and what-if', () => {
       checkpoint: 'matches',
     });
     const csv = readFileSync(path.join(exp, 'events.csv'), 'utf8').trim().split('\n');
-    expect(csv[0]).toMatch(/^position,recorded_at,stream_id/);
-    expect(csv).toHaveLength(cp.position + 1);
+    expect(csv[0]).toMatch(
+      PARTITIONED ? /^partition,position,recorded_at,stream_id/ : /^position,recorded_at,stream_id/,
+    );
+    expect(csv).toHaveLength(total + 1);
 
-    // a tampered export is caught: altered content, and a removed line
+    // a tampered export is caught: altered content (alice's "day 1" write), and a removed line ("day 0")
     const lines = readFileSync(path.join(exp, 'events.jsonl'), 'utf8').trim().split('\n');
-    const altered = lines.map((l, i) => (i === 3 ? l.replace('day 1', 'day X') : l));
+    const day1 = lines.findIndex((l) => l.includes('day 1'));
+    const day0 = lines.findIndex((l) => l.includes('day 0'));
+    // the place a problem is reported at: the position, naming the partition when there are several
+    const at = (line: string) => {
+      const e = JSON.parse(line) as RecordedEvent;
+      return { position: e.position, ...(PARTITIONED ? { partition: e.partition } : {}) };
+    };
+    if (!PARTITIONED) expect([day0, day1]).toEqual([2, 3]); // positions 3 and 4
+    const altered = lines.map((l, i) => (i === day1 ? l.replace('day 1', 'day X') : l));
     writeFileSync(path.join(exp, 'events.jsonl'), altered.join('\n') + '\n');
     const bad = await cli('--json', 'audit', 'verify-export', exp, '--pubkey', pub);
     expect(bad.code).toBe(1);
     const badReport = JSON.parse(bad.stdout);
-    expect(badReport).toMatchObject({ ok: false, firstBad: { position: 4, reason: 'hash_mismatch' } });
+    expect(badReport).toMatchObject({ ok: false, firstBad: { ...at(lines[day1]), reason: 'hash_mismatch' } });
     expect(badReport.problems).toContain('events.jsonl does not match its digest in the manifest');
-    writeFileSync(path.join(exp, 'events.jsonl'), lines.filter((_, i) => i !== 2).join('\n') + '\n');
+    writeFileSync(path.join(exp, 'events.jsonl'), lines.filter((_, i) => i !== day0).join('\n') + '\n');
     expect(JSON.parse((await cli('--json', 'audit', 'verify-export', exp)).stdout)).toMatchObject({
       ok: false,
-      firstBad: { position: 3, reason: 'missing' },
+      firstBad: { ...at(lines[day0]), reason: 'missing' },
     });
     // a forged manifest signature is caught
     const m = JSON.parse(readFileSync(path.join(exp, 'manifest.json'), 'utf8'));
@@ -209,7 +268,9 @@ describe('audit, verification, time travel and what-if', () => {
     const keys = path.join(dir, 'keys');
     const pub = path.join(keys, 'checkpoint-key.pub.pem');
     const cp = JSON.parse(readFileSync(path.join(dir, 'cp.json'), 'utf8'));
-    const owner = createPgPool({ pgUrl: TEST_PG_URL, pgSchema: t.schema, pgRole: '' });
+    // alice's partition: the deployment's schema with one partition, `<schema>_p<k>` for partition k
+    const pa = testAgentPartition('alice');
+    const owner = createPgPool({ pgUrl: TEST_PG_URL, pgSchema: partitionSchema(t.schema, pa), pgRole: '' });
     const tamper = async (fn: (c: import('pg').PoolClient) => Promise<void>) => {
       const c = await owner.connect();
       try {
@@ -222,24 +283,41 @@ describe('audit, verification, time travel and what-if', () => {
       }
     };
     try {
-      // naive: change one event's data (position 5 is alice's third write)
+      // naive: change one event's data (alice's third write: position 5 with one partition)
+      const third = (
+        await owner.query(`SELECT position FROM events WHERE stream_id = 'agent:alice' AND data LIKE '%day 2%'`)
+      ).rows;
+      expect(third).toHaveLength(1);
+      const p5 = Number(third[0].position);
+      if (!PARTITIONED) expect(p5).toBe(5);
       await tamper((c) =>
-        c.query(`UPDATE events SET data = replace(data, 'day 2', 'day Z') WHERE position = 5`).then(() => undefined),
+        c
+          .query(`UPDATE events SET data = replace(data, 'day 2', 'day Z') WHERE position = $1`, [p5])
+          .then(() => undefined),
       );
       const naive = await cli('--json', 'audit', 'verify');
       expect(naive.code).toBe(1);
-      expect(JSON.parse(naive.stdout)).toMatchObject({ ok: false, firstBad: { position: 5, reason: 'hash_mismatch' } });
+      const naiveReport = JSON.parse(naive.stdout);
+      expect(naiveReport.ok).toBe(false);
+      // one partition: the report is the chain's; several: one report per partition, alice's failing
+      const alices = PARTITIONED ? naiveReport.partitions.find((r: any) => r.partition === pa) : naiveReport;
+      expect(alices).toMatchObject({ ok: false, firstBad: { position: p5, reason: 'hash_mismatch' } });
+      if (PARTITIONED)
+        expect(naiveReport.partitions.filter((r: any) => !r.ok).map((r: any) => r.partition)).toEqual([pa]);
       const human = await cli('audit', 'verify');
-      expect(human.stdout).toContain('FAILED: first bad event at position 5');
+      expect(human.stdout).toContain(
+        `FAILED: ${PARTITIONED ? `partition ${pa}: ` : ''}first bad event at position ${p5}`,
+      );
 
       // careful: recompute every hash from the altered event on, and move the head
       await tamper(async (c) => {
         const rows = (
           await c.query(
-            `SELECT position, stream_id, stream_version, event_id::text AS event_id, idempotency_key, type, schema_version, data, metadata, recorded_at, prev_hash FROM events WHERE position >= 5 ORDER BY position`,
+            `SELECT position, stream_id, stream_version, event_id::text AS event_id, idempotency_key, type, schema_version, data, metadata, recorded_at, prev_hash FROM events WHERE position >= $1 ORDER BY position`,
+            [p5],
           )
         ).rows;
-        let prev = (await c.query('SELECT hash FROM events WHERE position = 4')).rows[0].hash as string;
+        let prev = (await c.query('SELECT hash FROM events WHERE position = $1', [p5 - 1])).rows[0].hash as string;
         for (const r of rows) {
           const hash = eventHash({
             position: Number(r.position),
@@ -270,11 +348,11 @@ describe('audit, verification, time travel and what-if', () => {
         pub,
       );
       expect(withCheckpoint.code).toBe(1);
-      expect(JSON.parse(withCheckpoint.stdout)).toMatchObject({
-        ok: false,
-        checkpoint: 'does not match',
-        checkpointPosition: cp.position,
-      });
+      expect(JSON.parse(withCheckpoint.stdout)).toMatchObject(
+        PARTITIONED
+          ? { ok: false, checkpoint: 'does not match', checkpointPartitions: [pa] }
+          : { ok: false, checkpoint: 'does not match', checkpointPosition: cp.position },
+      );
     } finally {
       await owner.end();
     }
@@ -289,9 +367,12 @@ describe('audit, verification, time travel and what-if', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as RecordedEvent);
-    let prev = events[0].prevHash;
+    // each partition's chain on its own (one partition: the one chain), from where the export starts it
+    const prevOf = new Map<number, string>();
     let edited = 0;
     for (const e of events) {
+      const p = e.partition ?? 0;
+      const prev = prevOf.get(p) ?? e.prevHash;
       if (edit(e)) edited += 1;
       e.prevHash = prev;
       e.hash = eventHash({
@@ -307,7 +388,7 @@ describe('audit, verification, time travel and what-if', () => {
         recordedAt: e.recordedAt,
         prevHash: prev,
       });
-      prev = e.hash;
+      prevOf.set(p, e.hash);
     }
     expect(edited).toBeGreaterThan(0);
     writeFileSync(path.join(exp, 'events.jsonl'), events.map((e) => JSON.stringify(e)).join('\n') + '\n');
@@ -316,7 +397,9 @@ describe('audit, verification, time travel and what-if', () => {
       const bytes = readFileSync(path.join(exp, f));
       m.files[f] = { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
     }
-    m.endHash = prev;
+    // the end points: the chain's end (one partition), or each partition's range's end
+    if (PARTITIONED) for (const r of m.ranges) r.endHash = prevOf.get(r.partition) ?? r.endHash;
+    else m.endHash = prevOf.get(0);
     delete m.signature;
     writeFileSync(path.join(exp, 'manifest.json'), JSON.stringify(m, null, 2) + '\n');
     return m as Record<string, unknown>;
@@ -427,7 +510,11 @@ describe('audit, verification, time travel and what-if', () => {
       checkpoint: 'matches',
     });
     const exp = path.join(dir, 'cp-export');
-    await json('audit', 'export', '--out', exp, '--key', priv, '--to-position', String(cp.position));
+    // up to the checkpoint: its position, or (several partitions) each partition's checkpointed head
+    const upTo = PARTITIONED
+      ? cp.heads.map((h: { partition: number; position: number }) => `${h.partition}:${h.position}`).join(',')
+      : String(cp.position);
+    await json('audit', 'export', '--out', exp, '--key', priv, '--to-position', upTo);
     expect(await json('audit', 'verify-export', exp, '--pubkey', pub, '--checkpoint', cpFile)).toMatchObject({
       ok: true,
       checkpoint: 'matches',

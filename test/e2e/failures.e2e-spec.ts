@@ -1,6 +1,6 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Subjects, type SyscallReply } from '#contracts';
-import { createPgPool, verifyChain } from '#event-store';
+import { openLogDb } from '../support/log-db.js';
 import { TcpProxy, pgTarget } from '../support/tcp-proxy.js';
 import { TEST_PG_URL } from '../support/test-env.js';
 import { startTestStack, type TestStack } from '../support/test-stack.js';
@@ -54,16 +54,17 @@ function startLoad(
   };
 }
 
+/** Every recorded syscall's request id and position (as replies name it), from every partition of the log. */
 async function recordedRequests(schema: string): Promise<Map<string, string>> {
-  const pool = createPgPool({ pgUrl: TEST_PG_URL, pgSchema: schema, pgRole: '' });
+  const db = await openLogDb(schema, TEST_PG_URL);
   try {
-    const r = await pool.query(
+    const rows = await db.query<{ id: string; position: number }>(
       `SELECT position, event_json(data)->>'requestId' AS id FROM events WHERE type = 'SyscallRecorded'`,
     );
-    expect((await verifyChain(pool)).ok).toBe(true);
-    return new Map(r.rows.map((row) => [row.id as string, String(row.position)]));
+    for (const v of await db.verify()) expect(v).toMatchObject({ partition: v.partition, ok: true });
+    return new Map(rows.map((row) => [row.id, db.position(row)]));
   } finally {
-    await pool.end();
+    await db.end();
   }
 }
 

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCode, Subjects, readFeedHint, type SyscallReply } from '#contracts';
+import { POSITION_PATTERN } from '../support/positions.js';
+import { TEST_PARTITIONS } from '../support/test-env.js';
 import { startTestStack, type TestStack } from '../support/test-stack.js';
 import { waitFor } from '../support/wait-for.js';
 import {
@@ -499,8 +501,8 @@ function syscallReplyProblem(r: unknown): string | null {
   if (typeof r.success !== 'boolean') return 'success is not a boolean';
   if (!('returnValue' in r)) return 'returnValue is missing';
   if (!isNum(r.executionTimeMs) || r.executionTimeMs < 0) return 'executionTimeMs is not a non-negative number';
-  if (r.position !== undefined && !(isStr(r.position) && /^\d+$/.test(r.position)))
-    return 'position is not a decimal string';
+  if (r.position !== undefined && !(isStr(r.position) && POSITION_PATTERN.test(r.position)))
+    return TEST_PARTITIONS > 1 ? 'position is not <partition>:<offset>' : 'position is not a decimal string';
   if (r.success) {
     if (r.errorCode !== null || r.errorMessage !== null) return 'success with an error code or message';
     return null;
@@ -939,27 +941,31 @@ describe(`fuzzing every request subject (seed ${SEED})`, () => {
   });
 
   it('keeps the log verifiable and every page of it readable', async () => {
-    const head = await t.request<{ position: number }>(Subjects.recorderHead, {});
-    const verify = await t.request(Subjects.recorderVerify, {}, 60_000);
-    expect(verify).toMatchObject({ ok: true });
-    expect(verify.checked).toBeGreaterThanOrEqual(head.position);
-    let after = 0;
-    let pages = 0;
-    while (after < head.position) {
-      const page = await t.request<{ events?: { position: number }[]; error?: unknown }>(
-        Subjects.recorderReadAll,
-        { after, toPosition: head.position, limit: 1000 },
-        30_000,
-      );
-      expect({ after, error: page.error }).toEqual({ after, error: undefined });
-      expect(page.events?.length).toBeGreaterThan(0);
-      const last = page.events![page.events!.length - 1].position;
-      expect(last).toBeGreaterThan(after);
-      after = last;
-      pages += 1;
+    // every partition: its own chain, head and pages (the one log, unless this run has several)
+    for (let partition = 0; partition < TEST_PARTITIONS; partition++) {
+      const which = TEST_PARTITIONS > 1 ? { partition } : {};
+      const head = await t.request<{ position: number }>(Subjects.recorderHead, which);
+      const verify = await t.request(Subjects.recorderVerify, which, 60_000);
+      expect(verify).toMatchObject({ ok: true, ...which });
+      expect(verify.checked).toBeGreaterThanOrEqual(head.position);
+      let after = 0;
+      let pages = 0;
+      while (after < head.position) {
+        const page = await t.request<{ events?: { position: number }[]; error?: unknown }>(
+          Subjects.recorderReadAll,
+          { ...which, after, toPosition: head.position, limit: 1000 },
+          30_000,
+        );
+        expect({ ...which, after, error: page.error }).toEqual({ ...which, after, error: undefined });
+        expect(page.events?.length).toBeGreaterThan(0);
+        const last = page.events![page.events!.length - 1].position;
+        expect(last).toBeGreaterThan(after);
+        after = last;
+        pages += 1;
+      }
+      expect(after).toBe(head.position);
+      expect(pages).toBeGreaterThan(0);
     }
-    expect(after).toBe(head.position);
-    expect(pages).toBeGreaterThan(0);
   });
 
   it(`keeps the kernel's resident memory under ${MAX_KERNEL_RSS_BYTES / 1024 / 1024} MB`, async () => {

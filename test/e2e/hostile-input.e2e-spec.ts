@@ -1,6 +1,7 @@
 import { Subjects, type SyscallReply } from '#contracts';
 import type { RecordedEvent } from '#event-store';
 import { runCli } from '../support/cli.js';
+import { agentPositionPattern, readAllFrom, replyPosition, testAgentPartition } from '../support/positions.js';
 import { PrivateNatsServer } from '../support/private-nats-server.js';
 import { startTestStack, type TestStack } from '../support/test-stack.js';
 import { waitFor } from '../support/wait-for.js';
@@ -35,7 +36,7 @@ describe('hostile input on the syscall, admin and feed subjects', () => {
     for (const tool of hostileNames) {
       const r = await sys('proto', 'SYS_EXEC', { tool, args: { [tool]: tool } });
       expect(r).toMatchObject({ success: false, errorCode: -404 });
-      expect(r.position).toMatch(/^\d+$/);
+      expect(r.position).toMatch(agentPositionPattern('proto'));
     }
     // a registered tool of such a name works like any other (no provider: -500, recorded)
     expect(await t.request(Subjects.adminToolsRegister, { name: '__proto__' })).toEqual({ name: '__proto__' });
@@ -82,8 +83,8 @@ describe('hostile input on the syscall, admin and feed subjects', () => {
     expect(Buffer.from(b64.returnValue as string, 'base64').length).toBe(400 * 1024);
     // the read's event holds what was read (size and SHA-256), a few hundred bytes, not 400 KiB
     const events = await t.request<{ events: RecordedEvent[] }>(Subjects.recorderReadAll, {
-      after: Number(read.position) - 1,
-      toPosition: Number(read.position),
+      ...readAllFrom(read.position),
+      toPosition: replyPosition(read.position).offset,
     });
     const d = events.events[0].data as Record<string, any>;
     expect(d.result.returnValue).toBeNull();
@@ -141,13 +142,15 @@ describe('hostile input on the syscall, admin and feed subjects', () => {
 
   it('takes nothing from the commit feed but "reload": forged hints cost a read, never a stall', async () => {
     expect(await sys('feed', 'SYS_WRITE', { path: '/mem/working/f', data: '1' })).toMatchObject({ success: true });
-    const forge = (body: string) => t.nc.publish(t.subject(Subjects.feed(0)), body);
-    forge(JSON.stringify({ p: 0, head: 1e12, at: Date.now(), s: [['agent:feed', 1e9]] }));
+    // on the feed of the partition agent:feed lives in (0 with one partition)
+    const p = testAgentPartition('feed');
+    const forge = (body: string) => t.nc.publish(t.subject(Subjects.feed(p)), body);
+    forge(JSON.stringify({ p, head: 1e12, at: Date.now(), s: [['agent:feed', 1e9]] }));
     forge(
       JSON.stringify({ events: [{ streamId: 'agent:feed', streamVersion: 99, type: 'SyscallRecorded', data: {} }] }),
     );
     forge('not json');
-    forge(`{"p":0,"head":1,"at":1,"s":${'['.repeat(50_000)}${']'.repeat(50_000)}}`);
+    forge(`{"p":${p},"head":1,"at":1,"s":${'['.repeat(50_000)}${']'.repeat(50_000)}}`);
     await t.nc.flush();
     const started = Date.now();
     for (let i = 0; i < 5; i++) {

@@ -1,8 +1,7 @@
 import { AdminClient, AgentClient } from '#client';
 import { ErrorCode, type SyscallReply } from '#contracts';
 import { NatsCluster, type ServiceName } from '#devstack';
-import { createPgPool } from '#event-store';
-import { TEST_PG_URL } from '../support/test-env.js';
+import { openLogDb } from '../support/log-db.js';
 import { startTestStack, type TestStack } from '../support/test-stack.js';
 import { eventually, waitFor } from '../support/wait-for.js';
 
@@ -189,17 +188,21 @@ describe('a three-node NATS cluster losing a node under load', () => {
     expect(Date.now() - started).toBeLessThan(15_000);
 
     // (a) every acknowledged syscall is in the event log, once, at the position it was told
-    const pool = createPgPool({ pgUrl: TEST_PG_URL, pgSchema: stack.schema, pgRole: '' });
+    // (every partition of the log; positions as replies write them)
+    const db = await openLogDb(stack.schema);
     try {
-      const rows = (
-        await pool.query(
-          `SELECT position, stream_id, stream_version, event_json(data) AS d FROM events WHERE stream_id LIKE 'agent:ncl%' ORDER BY position`,
-        )
-      ).rows as { position: string; stream_id: string; stream_version: number; d: Record<string, any> }[];
+      const rows = await db.query<{
+        position: number;
+        stream_id: string;
+        stream_version: number;
+        d: Record<string, any>;
+      }>(
+        `SELECT position, stream_id, stream_version, event_json(data) AS d FROM events WHERE stream_id LIKE 'agent:ncl%' ORDER BY position`,
+      );
       const byRequest = new Map<string, string[]>();
       for (const r of rows) {
         if (typeof r.d.requestId !== 'string') continue;
-        byRequest.set(r.d.requestId, [...(byRequest.get(r.d.requestId) ?? []), String(r.position)]);
+        byRequest.set(r.d.requestId, [...(byRequest.get(r.d.requestId) ?? []), db.position(r)]);
       }
       const lost = [...acked].filter(([id, a]) => byRequest.get(id)?.[0] !== String(a.position)).map(([id]) => id);
       expect(lost).toEqual([]);
@@ -216,7 +219,7 @@ describe('a three-node NATS cluster losing a node under load', () => {
         expect(await client.read(FILE)).toBe(writes.join(''));
       }
     } finally {
-      await pool.end();
+      await db.end();
     }
 
     // the node comes back on its ports and rejoins the mesh; services stay ready

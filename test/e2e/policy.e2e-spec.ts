@@ -4,6 +4,8 @@ import path from 'node:path';
 import { Subjects, type SignalNotice, type SyscallReply } from '#contracts';
 import type { RecordedEvent } from '#event-store';
 import { runCli } from '../support/cli.js';
+import { replyPosition, testAgentPartition } from '../support/positions.js';
+import { TEST_PARTITIONS } from '../support/test-env.js';
 import { startTestStack, type TestStack } from '../support/test-stack.js';
 
 const FLEET = readFileSync(new URL('../../examples/policies/fleet.yaml', import.meta.url), 'utf8');
@@ -22,15 +24,31 @@ describe('policy service and kernel decisions', () => {
     return p;
   };
   const cli = (...args: string[]) => runCli(args, env);
+  /**
+   * The whole log: every partition's events (each in its partition's order), partition 0 first.
+   * A page is cut to fit one NATS message, so it may hold fewer than `limit` events before the
+   * head: read on until the head the page names.
+   */
   async function readAll(): Promise<RecordedEvent[]> {
     const events: RecordedEvent[] = [];
-    for (let after = 0; ;) {
-      const page = await t.request<{ events: RecordedEvent[] }>(Subjects.recorderReadAll, { after, limit: 1000 });
-      events.push(...page.events);
-      if (page.events.length < 1000) return events;
-      after = page.events.at(-1)!.position;
+    for (let partition = 0; partition < TEST_PARTITIONS; partition++) {
+      for (let after = 0; ;) {
+        const page = await t.request<{ events: RecordedEvent[]; head: { position: number } }>(
+          Subjects.recorderReadAll,
+          { ...(TEST_PARTITIONS > 1 ? { partition } : {}), after, limit: 1000 },
+        );
+        events.push(...page.events);
+        if (page.events.length === 0 || page.events.at(-1)!.position >= page.head.position) break;
+        after = page.events.at(-1)!.position;
+      }
     }
+    return events;
   }
+  /** The event at a reply's position: that offset in the partition it names. */
+  const eventAt = (events: RecordedEvent[], position: string | undefined) => {
+    const p = replyPosition(position);
+    return events.find((e) => (e.partition ?? 0) === p.partition && e.position === p.offset);
+  };
 
   beforeAll(async () => {
     t = await startTestStack({ services: ['recorder', 'vfs', 'policy', 'kernel', 'kernel'] });
@@ -118,7 +136,7 @@ describe('policy service and kernel decisions', () => {
       ['SIGKILL', 'default', 'kernel'],
     ]);
     const events = await readAll();
-    const ev = events.find((e) => e.position === Number(denied.position))!;
+    const ev = eventAt(events, denied.position)!;
     expect((ev.data as any).decision).toEqual({
       allowed: false,
       mode: 'policy',
@@ -139,7 +157,7 @@ describe('policy service and kernel decisions', () => {
     expect(await sys('w1', 'SYS_WRITE', { path: '/mem/working/notes', data: 'fine' })).toMatchObject({ success: true });
     const audited = await sys('w1', 'SYS_WRITE', { path: '/mem/working/notes', data: '+more', mode: 'a' });
     expect(audited).toMatchObject({ success: true, returnValue: 5 });
-    const ev = (await readAll()).find((e) => e.position === Number(audited.position))!;
+    const ev = eventAt(await readAll(), audited.position)!;
     expect((ev.data as any).decision).toMatchObject({
       allowed: true,
       shadow: true,
@@ -320,13 +338,26 @@ rateLimits:
     await load;
 
     expect(closed.version).toBe(open.version + 1);
-    const switchPosition = Number(closed.position);
-    const decisions = (await readAll()).filter(
+    // the switch's place in each partition's order: the PolicyApplied event in the home partition
+    // (the position the apply answered); in every other, the first PolicyFence of the new version
+    const events = await readAll();
+    const applied = replyPosition(closed.position);
+    const switchPosition = (partition: number): number => {
+      if (partition === applied.partition) return applied.offset;
+      const fence = events.find(
+        (e) =>
+          e.partition === partition && e.type === 'PolicyFence' && (e.data as any).activeVersion === closed.version,
+      );
+      if (!fence) throw new Error(`no PolicyFence of version ${closed.version} in partition ${partition}`);
+      return fence.position;
+    };
+    const decisions = events.filter(
       (e) =>
         e.type === 'SyscallRecorded' && agents.includes(e.streamId.slice(6)) && (e.data as any).syscall === 'SYS_WRITE',
     );
-    const before = decisions.filter((e) => e.position < switchPosition);
-    const after = decisions.filter((e) => e.position > switchPosition);
+    for (const e of decisions) expect(e.partition ?? 0).toBe(testAgentPartition(e.streamId.slice(6)));
+    const before = decisions.filter((e) => e.position < switchPosition(e.partition ?? 0));
+    const after = decisions.filter((e) => e.position > switchPosition(e.partition ?? 0));
     expect(before.length).toBeGreaterThan(10);
     expect(after.length).toBeGreaterThan(10);
     for (const e of before)

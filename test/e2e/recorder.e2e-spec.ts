@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { connect } from '@nats-io/transport-node';
-import { Subjects, type RecorderAppendBatchReply } from '#contracts';
+import { Subjects, partitionOf, type RecorderAppendBatchReply, type RecorderHeadReply } from '#contracts';
 import { LocalStack } from '#devstack';
-import { createPgPool, verifyChain, type AppendOutcome, type RecordedEvent } from '#event-store';
+import type { AppendOutcome, RecordedEvent } from '#event-store';
+import { openLogDb } from '../support/log-db.js';
 import { PrivateNatsServer } from '../support/private-nats-server.js';
 import { TcpProxy, pgTarget } from '../support/tcp-proxy.js';
-import { TEST_PG_URL, uniqueName } from '../support/test-env.js';
+import { TEST_PARTITIONS, TEST_PG_URL, uniqueName } from '../support/test-env.js';
 import { startTestStack, type TestStack } from '../support/test-stack.js';
 
 function appendBody(streamId: string, expectedVersion: number | 'any', n = 1, key?: string) {
@@ -27,8 +28,18 @@ function appendBody(streamId: string, expectedVersion: number | 'any', n = 1, ke
   };
 }
 
+/** The partitions of this run's log, 0 first (just 0 with one partition). */
+const PARTITIONS = Array.from({ length: TEST_PARTITIONS }, (_, p) => p);
+/** Names partition `p` in a read, head or verify request: only when the log has several, as with one it is absent. */
+const inPartition = (p: number) => (TEST_PARTITIONS > 1 ? { partition: p } : {});
+
 describe('recorder over real NATS and Postgres', () => {
   let t: TestStack;
+  /** Every partition's head position, partition 0 first. */
+  const heads = async (): Promise<number[]> => {
+    const h = await t.request<RecorderHeadReply>(Subjects.recorderHead, {});
+    return TEST_PARTITIONS > 1 ? h.heads!.map((x) => x.position) : [h.position];
+  };
 
   beforeAll(async () => {
     t = await startTestStack({ services: ['recorder'] });
@@ -61,16 +72,28 @@ describe('recorder over real NATS and Postgres', () => {
   });
 
   it('queries by global position range and reports the head', async () => {
-    const head = await t.request<{ position: number; hash: string }>(Subjects.recorderHead, {});
-    const all = await t.request<{ events: RecordedEvent[] }>(Subjects.recorderReadAll, {
-      after: 0,
-      toPosition: head.position,
-    });
-    expect(all.events.map((e) => e.position)).toEqual(Array.from({ length: head.position }, (_, i) => i + 1));
-    const page = await t.request<{ events: RecordedEvent[] }>(Subjects.recorderReadAll, { after: 2, limit: 2 });
-    expect(page.events.map((e) => e.position)).toEqual([3, 4]);
-    const verify = await t.request<{ ok: boolean; checked: number }>(Subjects.recorderVerify, {});
-    expect(verify).toMatchObject({ ok: true, checked: head.position });
+    // each partition has its own dense positions, head and chain (one partition: the whole log)
+    let total = 0;
+    for (const p of PARTITIONS) {
+      const head = await t.request<{ position: number; hash: string }>(Subjects.recorderHead, inPartition(p));
+      total += head.position;
+      const all = await t.request<{ events: RecordedEvent[] }>(Subjects.recorderReadAll, {
+        ...inPartition(p),
+        after: 0,
+        ...(head.position > 0 ? { toPosition: head.position } : {}), // a partition may have no events yet
+      });
+      expect(all.events.map((e) => e.position)).toEqual(Array.from({ length: head.position }, (_, i) => i + 1));
+      expect(all.events.every((e) => e.partition === p)).toBe(true);
+      const page = await t.request<{ events: RecordedEvent[] }>(Subjects.recorderReadAll, {
+        ...inPartition(p),
+        after: 2,
+        limit: 2,
+      });
+      expect(page.events.map((e) => e.position)).toEqual([3, 4].filter((x) => x <= head.position));
+      const verify = await t.request<{ ok: boolean; checked: number }>(Subjects.recorderVerify, inPartition(p));
+      expect(verify).toMatchObject({ ok: true, checked: head.position, ...inPartition(p) });
+    }
+    expect(total).toBeGreaterThanOrEqual(4); // the five events appended above
   });
 
   it('answers bad input with an error code and stays up', async () => {
@@ -96,7 +119,7 @@ describe('recorder over real NATS and Postgres', () => {
   });
 
   it('refuses malformed, unknown, deep and forged-shape events before they enter the log', async () => {
-    const head = await t.request<{ position: number }>(Subjects.recorderHead, {});
+    const before = await heads();
     const event = (type: string, schemaVersion: number, data: unknown) => ({
       appends: [
         {
@@ -135,18 +158,25 @@ describe('recorder over real NATS and Postgres', () => {
         /^append refused: |nested deeper than/,
       );
     }
-    // nothing of it entered the log, and the recorder still appends and reads
-    expect((await t.request<{ position: number }>(Subjects.recorderHead, {})).position).toBe(head.position);
+    // nothing of it entered the log (no partition moved), and the recorder still appends and reads
+    expect(await heads()).toEqual(before);
     const ok = await t.request<AppendOutcome>(Subjects.recorderAppend, appendBody('agent:after-forged', 0));
     expect(ok.status).toBe('committed');
-    const read = await t.request<{ events: RecordedEvent[] }>(Subjects.recorderReadAll, { after: head.position });
-    expect(read.events.map((e) => e.streamId)).toEqual(['agent:after-forged']);
+    for (const p of PARTITIONS) {
+      const read = await t.request<{ events: RecordedEvent[] }>(Subjects.recorderReadAll, {
+        ...inPartition(p),
+        after: before[p],
+      });
+      expect(read.events.map((e) => e.streamId)).toEqual(
+        ['agent:after-forged'].filter((s) => partitionOf(s, TEST_PARTITIONS) === p),
+      );
+    }
   });
 
   it('appends a batch message: each request validated and answered on its own, in order', async () => {
     const first = await t.request<AppendOutcome>(Subjects.recorderAppend, appendBody('agent:batch', 0, 1, 'bk1'));
     expect(first.status).toBe('committed');
-    const head = await t.request<{ position: number }>(Subjects.recorderHead, {});
+    const before = await heads();
     const retry = appendBody('agent:batch', 'any', 1, 'bk1'); // same key: a retry of `first`
     const invalidShape = { appends: [{ streamId: 'agent:batch-x', expectedVersion: -1, events: [] }] };
     const unknownType = appendBody('agent:batch-y', 0);
@@ -181,14 +211,21 @@ describe('recorder over real NATS and Postgres', () => {
       duplicate: false,
       events: [{ streamId: 'agent:batch-z', streamVersion: 1 }],
     });
-    // exactly the three new events entered the log, densely after the head
-    const read = await t.request<{ events: RecordedEvent[] }>(Subjects.recorderReadAll, { after: head.position });
-    expect(read.events.map((e) => [e.streamId, e.streamVersion])).toEqual([
+    // exactly the three new events entered the log, densely after the head (of their partition)
+    const added: [string, number][] = [
       ['agent:batch', 2],
       ['agent:batch', 3],
       ['agent:batch-z', 1],
-    ]);
-    expect(read.events.map((e) => e.position)).toEqual([head.position + 1, head.position + 2, head.position + 3]);
+    ];
+    for (const p of PARTITIONS) {
+      const read = await t.request<{ events: RecordedEvent[] }>(Subjects.recorderReadAll, {
+        ...inPartition(p),
+        after: before[p],
+      });
+      const here = added.filter(([s]) => partitionOf(s, TEST_PARTITIONS) === p);
+      expect(read.events.map((e) => [e.streamId, e.streamVersion])).toEqual(here);
+      expect(read.events.map((e) => e.position)).toEqual(here.map((_, i) => before[p] + i + 1));
+    }
 
     // the whole message is refused only when it is not a batch at all
     expect(await t.request(Subjects.recorderAppendBatch(0), { requests: 'x' })).toMatchObject({ error: { code: -5 } });
@@ -322,9 +359,9 @@ describe('recorder failures', () => {
       // expectedVersion 1 succeeded: none of the failed appends left anything behind
       expect(recovered).toMatchObject({ status: 'committed', events: [{ streamVersion: 2 }] });
       expect(t.stack.running('recorder')).toHaveLength(1);
-      const pool = createPgPool({ pgUrl: TEST_PG_URL, pgSchema: t.schema, pgRole: '' });
-      expect((await verifyChain(pool)).ok).toBe(true);
-      await pool.end();
+      const db = await openLogDb(t.schema);
+      for (const v of await db.verify()) expect(v).toMatchObject({ partition: v.partition, ok: true });
+      await db.end();
     } finally {
       await t.close();
       await proxy.close();
@@ -366,6 +403,7 @@ describe('recorder failures', () => {
       natsUrl: 'nats://127.0.0.1:4222',
       schema,
       subjectPrefix: prefix,
+      partitions: TEST_PARTITIONS,
     });
     const nc = await connect({ servers: 'nats://127.0.0.1:4222' });
     const subject = `${prefix}.v1.recorder.append`;
@@ -399,14 +437,12 @@ describe('recorder failures', () => {
       expect(code).toBe(0);
       expect(ackedAtKill).toBeGreaterThan(0);
 
-      const pool = createPgPool({ pgUrl: TEST_PG_URL, pgSchema: schema, pgRole: '' });
-      const ids = new Set(
-        (await pool.query('SELECT event_id::text AS id FROM events')).rows.map((r) => r.id as string),
-      );
+      const db = await openLogDb(schema); // every partition of the log
+      const ids = new Set((await db.query<{ id: string }>('SELECT event_id::text AS id FROM events')).map((r) => r.id));
       const lost = [...acked].filter((id) => !ids.has(id));
       expect(lost).toEqual([]);
-      expect((await verifyChain(pool)).ok).toBe(true);
-      await pool.end();
+      for (const v of await db.verify()) expect(v).toMatchObject({ partition: v.partition, ok: true });
+      await db.end();
     } finally {
       await nc.close();
       await stack.destroy();
@@ -414,9 +450,10 @@ describe('recorder failures', () => {
   });
 });
 
+/** A histogram's sum and count over all its series (one per partition). */
 async function metric(port: number, name: string): Promise<{ sum: number; count: number }> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const sum = Number(new RegExp(`^${name}_sum\\{[^}]*\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
-  const count = Number(new RegExp(`^${name}_count\\{[^}]*\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
-  return { sum, count };
+  const total = (suffix: string) =>
+    [...text.matchAll(new RegExp(`^${name}_${suffix}\\{[^}]*\\} (\\S+)$`, 'gm'))].reduce((n, m) => n + Number(m[1]), 0);
+  return { sum: total('sum'), count: total('count') };
 }

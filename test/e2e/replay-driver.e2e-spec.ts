@@ -1,11 +1,53 @@
 import { randomUUID } from 'node:crypto';
 import { EventTypes, agentStream } from '#contracts';
 import { agentDigest, evolveAgent, type AgentState } from '#agent-state';
-import { PgEventAppender, PgEventReader, type NewEvent } from '#event-store';
+import {
+  PartitionedLog,
+  PgEventAppender,
+  PgEventReader,
+  migrateLog,
+  partitionSchema,
+  type AppendRequest,
+  type NewEvent,
+} from '#event-store';
 import { applyVfsEvent, emptyVfsState, vfsDigest } from '#vfs-core';
 import { replayWorkerUrl } from '../../apps/cli/src/replay/parallel-replay.js';
 import { replayLog } from '../../apps/cli/src/replay/replay-log.js';
-import { createTestSchema, type TestSchema } from '../support/test-schema.js';
+import { TEST_PARTITIONS, TEST_PG_URL, uniqueName } from '../support/test-env.js';
+import { waitFor } from '../support/wait-for.js';
+
+/** A log of TEST_PARTITIONS partitions (AGENTOS_TEST_PARTITIONS; one by default). */
+const PARTITIONED = TEST_PARTITIONS > 1;
+
+interface TestLog {
+  name: string;
+  /** As the services act (agentos_service role). */
+  service: PartitionedLog;
+  /** The login (owner) role: for replays and tampering. */
+  owner: PartitionedLog;
+  drop(): Promise<void>;
+}
+
+async function createTestLog(prefix: string): Promise<TestLog> {
+  const name = uniqueName(prefix).toLowerCase();
+  await migrateLog({ pgUrl: TEST_PG_URL, pgSchema: name, partitions: TEST_PARTITIONS });
+  const service = await PartitionedLog.open({ pgUrl: TEST_PG_URL, pgSchema: name, pgRole: 'agentos_service' });
+  const owner = await PartitionedLog.open({ pgUrl: TEST_PG_URL, pgSchema: name, pgRole: '' });
+  return {
+    name,
+    service,
+    owner,
+    async drop() {
+      await service.close();
+      for (let p = TEST_PARTITIONS - 1; p >= 0; p--)
+        await owner
+          .pool(0)
+          .query(`DROP SCHEMA IF EXISTS "${partitionSchema(name, p)}" CASCADE`)
+          .catch(() => undefined);
+      await owner.close();
+    },
+  };
+}
 
 const AGENTS = Array.from({ length: 12 }, (_, i) => `drv${i}`);
 
@@ -52,28 +94,41 @@ function write(i: number, path: string, text: string, mode: 'w' | 'a'): NewEvent
  * tampered with in Postgres folds as a fault instead of stopping the replay.
  */
 describe('replay driver on Postgres', () => {
-  let schema: TestSchema;
+  let schema: TestLog;
   let tampered: number;
+  /** What the replays read: the partitioned log, or (one partition) its one pool, as the benchmark passes it. */
+  const source = () => (PARTITIONED ? schema.owner : schema.owner.pool(0));
 
   beforeAll(async () => {
-    schema = await createTestSchema('drv');
-    const appender = new PgEventAppender(schema.servicePool);
-    for (const a of AGENTS)
-      await appender.append({ appends: [{ streamId: agentStream(a), expectedVersion: 0, events: [created(a)] }] });
+    schema = await createTestLog('drv');
+    // an appender per partition; a request goes to its streams' partition (each request here has one)
+    const appenders = schema.service.all().map((p) => new PgEventAppender(schema.service.pool(p)));
+    const append = (r: AppendRequest) => appenders[schema.service.partitionOf(r.appends[0].streamId)].append(r);
+    for (const a of AGENTS) {
+      // created in AGENTS order, each in a later millisecond: the merged order (by recorded time) is this order too
+      const before = Date.now();
+      await waitFor(() => Date.now() > before, 1000, 'the next millisecond', 1);
+      await append({ appends: [{ streamId: agentStream(a), expectedVersion: 0, events: [created(a)] }] });
+    }
     let n = 0;
     for (let round = 0; round < 30; round++) {
-      await appender.append({
-        appends: AGENTS.map((a, i) => ({
+      const byPartition = new Map<number, AppendRequest['appends']>();
+      AGENTS.forEach((a, i) => {
+        const p = schema.service.partitionOf(agentStream(a));
+        const list = byPartition.get(p) ?? [];
+        list.push({
           streamId: agentStream(a),
           expectedVersion: 'any' as const,
           events: [
             write(++n, `/mem/working/f${round % 4}.txt`, `${a} ${round} é ✓`, 'w'),
             write(++n, '/mem/episodic/log', `${round}|${i}\n`, 'a'),
           ],
-        })),
+        });
+        byPartition.set(p, list);
       });
+      for (const appends of byPartition.values()) await append({ appends });
     }
-    await appender.append({
+    await append({
       appends: [
         {
           streamId: '$policy',
@@ -82,21 +137,20 @@ describe('replay driver on Postgres', () => {
         },
       ],
     });
-    // tampering the database itself allows: a row whose data is not JSON, in drv3's stream
-    const head = (await schema.ownerPool.query('SELECT position FROM log_head')).rows[0].position as number;
+    // tampering the database itself allows: a row whose data is not JSON, in drv3's stream (in its partition)
+    const drv3 = schema.owner.poolOf(agentStream('drv3'));
+    const head = (await drv3.query('SELECT position FROM log_head')).rows[0].position as number;
     const version = (
-      await schema.ownerPool.query('SELECT max(stream_version)::int AS v FROM events WHERE stream_id = $1', [
-        agentStream('drv3'),
-      ])
+      await drv3.query('SELECT max(stream_version)::int AS v FROM events WHERE stream_id = $1', [agentStream('drv3')])
     ).rows[0].v as number;
     tampered = head + 1;
-    await schema.ownerPool.query(
+    await drv3.query(
       `INSERT INTO events (position, stream_id, stream_version, event_id, type, schema_version, data, metadata, recorded_at, prev_hash, hash)
        VALUES ($1, $2, $3, $4, 'SyscallRecorded', 2, '{"at":"2026-', '{}', now(), '', '')`,
       [tampered, agentStream('drv3'), version + 1, randomUUID()],
     );
-    await schema.ownerPool.query('UPDATE log_head SET position = $1', [tampered]);
-    await appender.append({
+    await drv3.query('UPDATE log_head SET position = $1', [tampered]);
+    await append({
       appends: [{ streamId: agentStream('drv3'), expectedVersion: 'any', events: [write(++n, '/after', 'x', 'w')] }],
     });
   });
@@ -106,7 +160,7 @@ describe('replay driver on Postgres', () => {
 
   /** Each agent folded the way the services fold it: its stream from the reader, evolveAgent and applyVfsEvent. */
   async function servicesWay(): Promise<Map<string, { kernel: string; vfs: string; state: AgentState }>> {
-    const reader = new PgEventReader(schema.servicePool);
+    const reader = new PgEventReader(schema.service);
     const out = new Map<string, { kernel: string; vfs: string; state: AgentState }>();
     for (const a of AGENTS) {
       let k: AgentState | null = null;
@@ -125,7 +179,7 @@ describe('replay driver on Postgres', () => {
     expect(expected.get(agentStream('drv3'))!.state.faults).toBe(1);
     expect(expected.get(agentStream('drv3'))!.state.lastFault?.position).toBe(tampered);
 
-    const sequential = await replayLog(schema.ownerPool, { workers: 1, batchSize: 50 });
+    const sequential = await replayLog(source(), { workers: 1, batchSize: 50 });
     expect(sequential.workers).toBe(1);
     expect(sequential.events).toBe(AGENTS.length * 61 + 2);
     expect([...sequential.agents.keys()]).toEqual(AGENTS.map(agentStream));
@@ -138,7 +192,7 @@ describe('replay driver on Postgres', () => {
     // the parallel path runs the compiled worker (the end-to-end tests run the services from dist/ too)
     expect(replayWorkerUrl()).not.toBeNull();
     for (const workers of [2, 3]) {
-      const parallel = await replayLog(schema.ownerPool, { workers, batchSize: 20 });
+      const parallel = await replayLog(source(), { workers, batchSize: 20 });
       expect(parallel.workers).toBe(workers);
       expect(parallel.events).toBe(sequential.events);
       expect(parallel.lastPosition).toBe(sequential.lastPosition);
@@ -153,14 +207,14 @@ describe('replay driver on Postgres', () => {
 
   it('replays up to a position, and one agent through its stream', async () => {
     const upTo = 100;
-    const partial = await replayLog(schema.ownerPool, { upTo, workers: 2 });
+    const partial = await replayLog(source(), { upTo, workers: 2 });
     expect(partial.lastPosition).toBeLessThanOrEqual(upTo);
-    const sequential = await replayLog(schema.ownerPool, { upTo, workers: 1 });
+    const sequential = await replayLog(source(), { upTo, workers: 1 });
     expect(partial.events).toBe(sequential.events);
     for (const [stream, a] of sequential.agents)
       expect(agentDigest(partial.agents.get(stream)!.kernel)).toBe(agentDigest(a.kernel));
 
-    const one = await replayLog(schema.ownerPool, { agentId: 'drv3' });
+    const one = await replayLog(source(), { agentId: 'drv3' });
     expect([...one.agents.keys()]).toEqual([agentStream('drv3')]);
     const whole = await servicesWay();
     expect(agentDigest(one.agents.get(agentStream('drv3'))!.kernel)).toBe(whole.get(agentStream('drv3'))!.kernel);

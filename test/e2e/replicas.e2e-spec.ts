@@ -1,5 +1,6 @@
 import { Subjects, type SyscallReply } from '#contracts';
 import type { RecordedEvent } from '#event-store';
+import { eventPosition } from '../support/positions.js';
 import { startTestStack, type TestStack } from '../support/test-stack.js';
 
 /**
@@ -58,7 +59,7 @@ describe('kernel and VFS replicas', () => {
       .map((e) => (e.data as any).args.data.trim());
     expect(writes).toEqual(lines);
     // every reply's position is the position of its own event
-    const byRequest = new Map(events.map((e) => [(e.data as any).requestId as string, String(e.position)]));
+    const byRequest = new Map(events.map((e) => [(e.data as any).requestId as string, eventPosition(e)]));
     for (const [i, r] of replies.entries()) expect(r.position).toBe(byRequest.get(`line-${i}`));
 
     // both kernel replicas took part

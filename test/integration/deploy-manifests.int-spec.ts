@@ -331,6 +331,13 @@ describe('Kubernetes manifests (kustomize base, overlays dev and prod)', () => {
             name: 'AGENTOS_PG_URL',
             valueFrom: { secretKeyRef: { name: 'agentos-secrets', key: 'AGENTOS_MIGRATE_PG_URL' } },
           },
+          {
+            // partitions on other servers, also with the owner's credentials (optional)
+            name: 'AGENTOS_PG_PARTITIONS',
+            valueFrom: {
+              secretKeyRef: { name: 'agentos-secrets', key: 'AGENTOS_MIGRATE_PG_PARTITIONS', optional: true },
+            },
+          },
         ]);
         expect(init[0].envFrom).toEqual([{ configMapRef: { name: 'agentos-config' } }]);
       }

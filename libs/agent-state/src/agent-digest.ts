@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { toCanonicalJson } from '#event-store';
+import { toCanonicalJson } from '#contracts';
 import { toAgentSnapshot } from './agent-snapshot.js';
 import type { AgentState } from './agent-state.js';
 

@@ -1,4 +1,4 @@
-import { DEFAULT_PAYLOAD_LIMITS, type PayloadLimits } from '#contracts';
+import { DEFAULT_PAYLOAD_LIMITS, parsePartitionList, type PayloadLimits } from '#contracts';
 
 /**
  * Process configuration, read once from the environment. Every knob has a default that works on
@@ -20,6 +20,8 @@ export interface AgentOsConfig {
   pgSchema: string;
   /** AGENTOS_PG_PARTITIONS: which partitions live on other Postgres servers (`2-3=postgres://...;...`). */
   pgPartitionMap: string;
+  /** AGENTOS_RECORDER_PARTITIONS: the partitions a recorder writes (`0-1`); null: all of them. */
+  recorderPartitions: number[] | null;
   /** Role assumed after connecting (least privilege); empty to keep the login role. */
   pgRole: string;
   pgPoolSize: number;
@@ -75,6 +77,9 @@ export function loadConfig(service: string, env: NodeJS.ProcessEnv = process.env
     pgUrl: env.AGENTOS_PG_URL || 'postgres://postgres@127.0.0.1:5432/agentos',
     pgSchema: identifier(env.AGENTOS_PG_SCHEMA || 'agentos', 'AGENTOS_PG_SCHEMA'),
     pgPartitionMap: env.AGENTOS_PG_PARTITIONS ?? '',
+    recorderPartitions: env.AGENTOS_RECORDER_PARTITIONS
+      ? partitions(env.AGENTOS_RECORDER_PARTITIONS, 'AGENTOS_RECORDER_PARTITIONS')
+      : null,
     pgRole: env.AGENTOS_PG_ROLE ?? 'agentos_service',
     pgPoolSize: int(env.AGENTOS_PG_POOL_SIZE, 8, 'AGENTOS_PG_POOL_SIZE'),
     httpPort: int(env.AGENTOS_HTTP_PORT, DEFAULT_HTTP_PORTS[service] ?? 0, 'AGENTOS_HTTP_PORT'),
@@ -116,4 +121,12 @@ function subjectPrefix(raw: string): string {
     throw new Error(`AGENTOS_SUBJECT_PREFIX must be one subject token, got '${raw}'`);
   }
   return raw;
+}
+
+function partitions(v: string, name: string): number[] {
+  try {
+    return parsePartitionList(v);
+  } catch (err) {
+    throw new Error(`${name}: ${(err as Error).message}`);
+  }
 }

@@ -15,3 +15,4 @@ export * from './events/effect-guards.js';
 export * from './text-clip.js';
 export * from './partitions.js';
 export * from './events/event-record.js';
+export * from './canonical-json.js';

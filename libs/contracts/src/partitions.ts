@@ -62,3 +62,18 @@ export function policyFenceStream(partition: number): string {
 
 /** Largest partition count a log may be created with. */
 export const MAX_PARTITIONS = 256;
+
+/** `0-1,3` → [0, 1, 3]: partition numbers, ranges and comma lists (config values). */
+export function parsePartitionList(spec: string): number[] {
+  const out: number[] = [];
+  for (const part of spec.split(',').map((s) => s.trim())) {
+    const m = /^(\d{1,3})(?:-(\d{1,3}))?$/.exec(part);
+    if (!m) throw new Error(`'${part}' is not a partition number or range`);
+    const a = Number(m[1]);
+    const b = m[2] === undefined ? a : Number(m[2]);
+    if (b < a) throw new Error(`range '${part}' runs backwards`);
+    if (b >= MAX_PARTITIONS) throw new Error(`partition ${b} is beyond the largest log (${MAX_PARTITIONS})`);
+    for (let p = a; p <= b; p++) out.push(p);
+  }
+  return out;
+}

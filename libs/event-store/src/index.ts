@@ -1,5 +1,5 @@
 export * from './append-validation.js';
-export * from './canonical-json.js';
+export { plainCanonicalJson, toCanonicalJson } from '#contracts';
 export * from './chain-verifier.js';
 export * from './errors.js';
 export * from './event-record.js';

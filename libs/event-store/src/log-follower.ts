@@ -12,6 +12,8 @@ export class LogGapError extends Error {
 }
 
 export interface FollowOptions {
+  /** The partition to follow (default 0; each partition has its own positions). */
+  partition?: number;
   /** Start after this position (0: from the beginning). */
   after?: number;
   batchSize?: number;
@@ -22,8 +24,10 @@ export interface FollowOptions {
 }
 
 /**
- * Follows the log by position. Writers commit positions densely and in order, so the cursor is
- * simply the last position seen: a later read can never reveal an earlier position. The follower
+ * Follows one partition of the log by position (partition 0 unless asked; to follow every
+ * partition, run one follower per partition: their orders are independent). Writers commit
+ * positions densely and in order, so the cursor is simply the last position seen: a later read
+ * can never reveal an earlier position. The follower
  * still checks density and fails loudly (LogGapError) if the log has a hole, which only tampering
  * can cause. With a type or stream filter, positions are sparse and density is not checked.
  */
@@ -51,6 +55,7 @@ export class LogFollower {
     const filtered = Boolean(this.options.types || this.options.streamPrefix);
     while (!signal?.aborted) {
       const batch = await this.reader.readAll({
+        partition: this.options.partition ?? 0,
         after: this.cursor,
         limit: this.options.batchSize ?? 1000,
         types: this.options.types,

@@ -1,4 +1,4 @@
-import { MAX_PARTITIONS } from '#contracts';
+import { MAX_PARTITIONS, parsePartitionList } from '#contracts';
 
 /** Where one partition of the log lives: a Postgres server and a schema on it. */
 export interface PartitionPlacement {
@@ -52,14 +52,9 @@ export function logLayout(base: { pgUrl: string; pgSchema: string }, partitions:
 }
 
 function partitionList(spec: string): number[] {
-  const out: number[] = [];
-  for (const part of spec.split(',').map((s) => s.trim())) {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
-    if (!m) throw new Error(`AGENTOS_PG_PARTITIONS: '${part}' is not a partition number or range`);
-    const a = Number(m[1]);
-    const b = m[2] === undefined ? a : Number(m[2]);
-    if (b < a) throw new Error(`AGENTOS_PG_PARTITIONS: range '${part}' runs backwards`);
-    for (let p = a; p <= b; p++) out.push(p);
+  try {
+    return parsePartitionList(spec);
+  } catch (err) {
+    throw new Error(`AGENTOS_PG_PARTITIONS: ${(err as Error).message}`);
   }
-  return out;
 }

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { validateAppendRequest } from './append-validation.js';
 import { ANY_KNOWN_SQL, FAST_APPEND_SQL, HEAD_CATCH_UP_SQL, RS, STREAM_VERSIONS_SQL } from './append-sql.js';
-import { toCanonicalJson } from './canonical-json.js';
+import { toCanonicalJson } from '#contracts';
 import { EventStoreUnavailableError, isConnectionError } from './errors.js';
 import type { AppendOutcome, AppendRequest, CommittedEvent, NewEvent } from './event-record.js';
 import { GENESIS_HASH, eventHash } from './hash-chain.js';

@@ -8,7 +8,7 @@ import {
   type SyscallRecordedV2,
 } from '#contracts';
 import type { AgentState } from '#agent-state';
-import type { AppendRequest, EventMetadata, NewEvent } from '#event-store';
+import type { AppendRequest, EventMetadata, NewEvent } from '#contracts';
 import type { PolicyInForce } from './policy-in-force.js';
 import type { SyscallEnvelope } from './syscall-envelope.js';
 import type { HandlerOutcome } from './syscall-outcome.js';

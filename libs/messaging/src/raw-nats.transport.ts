@@ -29,6 +29,11 @@ export interface RawNatsTransportOptions {
   replyPrefixes?: string[];
   /** Called for each request dropped for its reply subject. */
   onRefusedReply?: (r: { subject: string; reply: string }) => void;
+  /**
+   * The subjects to subscribe for a declared pattern instead of the pattern itself (undefined:
+   * the pattern): e.g. a recorder that owns some partitions listens to those partitions' subjects.
+   */
+  subjectsFor?: (pattern: string) => string[] | undefined;
 }
 
 /**
@@ -56,19 +61,21 @@ export class RawNatsTransport extends Server implements CustomTransportStrategy 
     try {
       for (const [pattern, handler] of this.messageHandlers) {
         const extras = (handler.extras ?? {}) as { queue?: string };
-        const subject = withSubjectPrefix(pattern, this.options.subjectPrefix);
         const queue = extras.queue ?? this.options.defaultQueue;
-        const sub = this.nc.subscribe(subject, {
-          queue,
-          callback: (err, msg) => {
-            if (err) {
-              this.logger.error(`subscription ${subject} failed: ${err.message}`);
-              return;
-            }
-            void this.handle(handler, msg);
-          },
-        });
-        this.subscriptions.push(sub);
+        for (const declared of this.options.subjectsFor?.(pattern) ?? [pattern]) {
+          const subject = withSubjectPrefix(declared, this.options.subjectPrefix);
+          const sub = this.nc.subscribe(subject, {
+            queue,
+            callback: (err, msg) => {
+              if (err) {
+                this.logger.error(`subscription ${subject} failed: ${err.message}`);
+                return;
+              }
+              void this.handle(handler, msg);
+            },
+          });
+          this.subscriptions.push(sub);
+        }
       }
       callback();
     } catch (err) {

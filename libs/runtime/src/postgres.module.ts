@@ -56,16 +56,19 @@ class PostgresLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
   providers: [
     {
       provide: PartitionedLog,
-      inject: [AGENTOS_CONFIG],
-      useFactory: (c: AgentOsConfig) =>
-        PartitionedLog.open({
-          pgUrl: c.pgUrl,
-          pgSchema: c.pgSchema,
-          partitionMap: c.pgPartitionMap,
-          pgRole: c.pgRole,
-          poolSize: c.pgPoolSize,
-          applicationName: `agentos-${c.service}`,
-        }),
+      inject: [AGENTOS_CONFIG, ROOT_LOGGER],
+      useFactory: (c: AgentOsConfig, logger: pino.Logger) =>
+        PartitionedLog.open(
+          {
+            pgUrl: c.pgUrl,
+            pgSchema: c.pgSchema,
+            partitionMap: c.pgPartitionMap,
+            pgRole: c.pgRole,
+            poolSize: c.pgPoolSize,
+            applicationName: `agentos-${c.service}`,
+          },
+          (err) => logger.warn({ err: err.message }, 'waiting for Postgres to read the partition count'),
+        ),
     },
     { provide: PG_POOL, inject: [PartitionedLog], useFactory: (log: PartitionedLog): pg.Pool => log.pool(0) },
     { provide: PgEventReader, inject: [PartitionedLog], useFactory: (log: PartitionedLog) => new PgEventReader(log) },

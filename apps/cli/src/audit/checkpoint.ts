@@ -25,8 +25,8 @@ import {
 import path from 'node:path';
 import canonicalize from 'canonicalize';
 
-/** A signed statement "the log's chain ends at `hash` at `position`", kept by a compliance team. */
-export interface Checkpoint {
+/** A signed statement "the log's chain ends at `hash` at `position`", kept by a compliance team (a log of one partition). */
+export interface CheckpointV1 {
   format: 'agentos-checkpoint/v1';
   position: number;
   hash: string;
@@ -36,6 +36,61 @@ export interface Checkpoint {
   keyId: string;
   /** Ed25519 over the RFC 8785 form of every other field, base64. */
   signature: string;
+}
+
+/** One partition's chain end point in a checkpoint. */
+export interface CheckpointHead {
+  partition: number;
+  position: number;
+  hash: string;
+  recordedAt: string | null;
+}
+
+/**
+ * A signed statement about a log of several partitions: every partition's chain end point, and
+ * `digest`, the SHA-256 of their canonical text ({@link checkpointText}). One signature (over the
+ * RFC 8785 form of every other field, digest included) proves the whole log up to these heads.
+ */
+export interface CheckpointV2 {
+  format: 'agentos-checkpoint/v2';
+  partitions: number;
+  heads: CheckpointHead[];
+  /** Lower-case hex SHA-256 of the UTF-8 bytes of checkpointText(partitions, heads). */
+  digest: string;
+  createdAt: string;
+  keyId: string;
+  signature: string;
+}
+
+export type Checkpoint = CheckpointV1 | CheckpointV2;
+
+/**
+ * The canonical text a v2 checkpoint's digest is taken over: a first line
+ * `agentos-checkpoint/v2`, a second `partitions <P>`, then one line per partition in increasing
+ * order, `<partition> <position> <hash>` (decimal numbers without leading zeros, the hash in
+ * lower-case hex; position 0 and 64 zeros for an empty partition), every line ending in `\n`.
+ */
+export function checkpointText(
+  partitions: number,
+  heads: { partition: number; position: number; hash: string }[],
+): string {
+  const lines = ['agentos-checkpoint/v2', `partitions ${partitions}`];
+  for (const h of [...heads].sort((a, b) => a.partition - b.partition))
+    lines.push(`${h.partition} ${h.position} ${h.hash}`);
+  return lines.map((l) => `${l}\n`).join('');
+}
+
+export function checkpointDigest(
+  partitions: number,
+  heads: { partition: number; position: number; hash: string }[],
+): string {
+  return createHash('sha256').update(checkpointText(partitions, heads), 'utf8').digest('hex');
+}
+
+/** Every partition's end point a checkpoint names (a v1 checkpoint: partition 0 of a one-partition log). */
+export function checkpointHeads(c: Checkpoint): { partitions: number; heads: CheckpointHead[] } {
+  if (c.format === 'agentos-checkpoint/v2') return { partitions: c.partitions, heads: c.heads };
+  return { partitions: 1, heads: [{ partition: 0, position: c.position, hash: c.hash, recordedAt: c.recordedAt }] };
 }
 
 /** A key given as a PEM file path or as the PEM text itself (e.g. from a secret in the environment). */
@@ -172,15 +227,15 @@ export function writeKeyPair(
   return { privateKey, publicKey, replaced: existing };
 }
 
-function signedBytes(c: Omit<Checkpoint, 'signature'>): Buffer {
+function signedBytes(c: object): Buffer {
   return Buffer.from(canonicalize(c) as string, 'utf8');
 }
 
 export function signCheckpoint(
   head: { position: number; hash: string; recordedAt: string | null },
   privateKey: KeyObject,
-): Checkpoint {
-  const body: Omit<Checkpoint, 'signature'> = {
+): CheckpointV1 {
+  const body: Omit<CheckpointV1, 'signature'> = {
     format: 'agentos-checkpoint/v1',
     position: head.position,
     hash: head.hash,
@@ -189,6 +244,39 @@ export function signCheckpoint(
     keyId: keyId(createPublicKey(privateKey)),
   };
   return { ...body, signature: sign(null, signedBytes(body), privateKey).toString('base64') };
+}
+
+/** One checkpoint over every partition's head (a log of several partitions). */
+export function signLogCheckpoint(
+  heads: { partition?: number; position: number; hash: string; recordedAt: string | null }[],
+  privateKey: KeyObject,
+): CheckpointV2 {
+  const list: CheckpointHead[] = heads.map((h, i) => ({
+    partition: h.partition ?? i,
+    position: h.position,
+    hash: h.hash,
+    recordedAt: h.recordedAt,
+  }));
+  list.sort((a, b) => a.partition - b.partition);
+  const body: Omit<CheckpointV2, 'signature'> = {
+    format: 'agentos-checkpoint/v2',
+    partitions: list.length,
+    heads: list,
+    digest: checkpointDigest(list.length, list),
+    createdAt: new Date().toISOString(),
+    keyId: keyId(createPublicKey(privateKey)),
+  };
+  return { ...body, signature: sign(null, signedBytes(body), privateKey).toString('base64') };
+}
+
+/** Whether a v2 checkpoint's heads are well formed (one per partition, in order) and its digest is theirs. */
+function wellFormedV2(c: Record<string, unknown>): boolean {
+  const heads = c.heads;
+  if (typeof c.partitions !== 'number' || !Array.isArray(heads) || heads.length !== c.partitions) return false;
+  for (const [i, h] of heads.entries()) {
+    if (!isRecord(h) || h.partition !== i || typeof h.position !== 'number' || typeof h.hash !== 'string') return false;
+  }
+  return c.digest === checkpointDigest(c.partitions, heads as CheckpointHead[]);
 }
 
 /**
@@ -248,8 +336,10 @@ export function checkCheckpointSignature(c: unknown, publicKey: KeyObject): Sign
   const { signature, ...body } = c;
   if (signature === undefined || signature === null || signature === '') return result('unsigned');
   const claimed = typeof body.keyId === 'string' ? body.keyId : undefined;
-  if (typeof signature !== 'string' || body.format !== 'agentos-checkpoint/v1') return result('invalid', claimed);
-  const ok = verifyBytes(signedBytes(body as Omit<Checkpoint, 'signature'>), publicKey, signature);
+  if (typeof signature !== 'string') return result('invalid', claimed);
+  if (body.format !== 'agentos-checkpoint/v1' && !(body.format === 'agentos-checkpoint/v2' && wellFormedV2(body)))
+    return result('invalid', claimed);
+  const ok = verifyBytes(signedBytes(body), publicKey, signature);
   if (ok && claimed === expectedKeyId) return result('valid', claimed);
   if (!ok && claimed !== undefined && claimed !== expectedKeyId) return result('other key', claimed);
   return result('invalid', claimed);

@@ -4,6 +4,7 @@ import { loadConfig } from '#config';
 import { LocalStack, NatsServerProcess, findNatsServer } from '#devstack';
 import { natsRequestReplyBaseline, pgInsertBaselines, type PhaseSettings } from '../bench/baselines.js';
 import type { LoadResult } from '../bench/closed-loop.js';
+import { partitionsBench } from '../bench/partitions-bench.js';
 import { recorderAppendBench } from '../bench/recorder-bench.js';
 import { syscallBench, applyBenchPolicy } from '../bench/syscall-bench.js';
 import { benchmarkDecisions } from '#policy-engine';
@@ -14,6 +15,7 @@ import { replayLog } from '../replay/replay-log.js';
 import type { CliOutput } from '../output.js';
 
 interface BenchOptions {
+  latency: string;
   duration: string;
   warmup: string;
   concurrency: string;
@@ -30,13 +32,14 @@ export function registerBench(program: Command, out: CliOutput): void {
       'start a private stack (own schema and subject prefix), measure it, and print throughput and latency ' +
         'beside raw NATS request-reply and raw Postgres insert rates measured in the same run',
     )
-    .argument('[scenario]', 'recorder | syscalls | all | soak', 'all')
+    .argument('[scenario]', 'recorder | syscalls | all | soak | partitions', 'all')
     .option('-d, --duration <seconds>', 'measured seconds per phase', '5')
     .option('-w, --warmup <seconds>', 'unmeasured seconds before each phase', '1')
     .option('-c, --concurrency <clients>', 'concurrent recorder clients', '64')
     .option('-a, --agents <n>', 'agents for the syscall scenario (one request outstanding each)', '64')
     .option('-k, --kernels <n>', 'kernel replicas for the syscall scenario', '1')
     .option('--keep', 'keep the bench schema afterwards')
+    .option('--latency <ms>', 'partitions scenario: latency the Postgres proxy adds each way', '1')
     .option(
       '--shared-nats',
       'use AGENTOS_NATS_URL instead of a private nats-server (then no NATS message counts and no nats-server CPU)',
@@ -48,9 +51,10 @@ export function registerBench(program: Command, out: CliOutput): void {
         durationMs: positiveInt(o.duration, 'duration') * 1000,
         warmupMs: Number(o.warmup) * 1000,
       };
-      if (!['recorder', 'syscalls', 'all', 'soak'].includes(scenario))
+      if (!['recorder', 'syscalls', 'all', 'soak', 'partitions'].includes(scenario))
         throw new Error(`unknown scenario '${scenario}'`);
       if (scenario === 'soak') return runSoak(c, s, positiveInt(o.agents, 'agents'), o.keep, out);
+      if (scenario === 'partitions') return runPartitions(c, s, o, out);
       const agents = positiveInt(o.agents, 'agents');
       const kernels = positiveInt(o.kernels, 'kernels');
       const id = `${Date.now().toString(36)}${process.pid}`;
@@ -292,6 +296,74 @@ async function runSoak(
     process.stdout.write(`memory ${result.flat ? 'stays flat' : 'GROWS'} over the run\n`);
   });
   if (!result.flat) process.exitCode = 1;
+}
+
+/** `bench partitions`: 1 vs 4 partitions behind a latency proxy, in the same run. */
+async function runPartitions(
+  c: ReturnType<typeof loadConfig>,
+  s: PhaseSettings,
+  o: BenchOptions,
+  out: CliOutput,
+): Promise<void> {
+  const delayMs = Number(o.latency);
+  if (!Number.isFinite(delayMs) || delayMs < 0 || delayMs > 100) throw new Error('--latency must be 0 to 100 ms');
+  const id = `${Date.now().toString(36)}${process.pid}`;
+  const nats = !o.sharedNats && findNatsServer() ? new NatsServerProcess() : null;
+  if (nats) await nats.start();
+  let r;
+  try {
+    await settle(c.pgUrl);
+    r = await partitionsBench({
+      pgUrl: c.pgUrl,
+      natsUrl: nats?.url ?? c.natsUrl,
+      nats: nats ? { pid: nats.pid, monitorPort: nats.monitorPort } : null,
+      id,
+      s,
+      delayMs,
+      progress: (line) => out.progress(line),
+    });
+    out.progressDone();
+  } finally {
+    await nats?.stop();
+  }
+  const report = {
+    settings: { ...s, delayMs },
+    partitions: {
+      addedLatencyMs: r.addedLatencyMs,
+      roundTripMs: r.roundTripMs,
+      p1: r.p1,
+      p4: r.p4,
+      speedup: r.speedup,
+    },
+    baselines: r.baselines,
+  };
+  const rows: Row[] = [
+    {
+      metric: 'Postgres round trip (SELECT 1), direct → through the proxy',
+      value: `${r.roundTripMs.direct} → ${r.roundTripMs.proxied} ms`,
+    },
+    rate(`raw NATS request-reply (${s.concurrency} in flight)`, r.baselines.natsRequestReply, 'req/s'),
+    rate('raw pg single-row INSERT+COMMIT, through the proxy', r.baselines.pgSingleRowInsertProxied, 'rows/s'),
+    rate('raw pg batched INSERT (500 rows/tx), through the proxy', r.baselines.pgBatchedInsertProxied, 'rows/s'),
+  ];
+  for (const run of [r.p1, r.p4]) {
+    rows.push({
+      ...rate(`recorder append, ${run.partitions} partition(s), ${s.concurrency} clients`, run, 'events/s'),
+      ratio:
+        run === r.p4
+          ? `${r.speedup}x 1 partition`
+          : `${ratio(run.perSecond, r.baselines.pgSingleRowInsertProxied.perSecond)}x pg single-row`,
+    });
+    rows.push(...costRows('  per event', run));
+    if (run.eventsPerCommit !== null)
+      rows.push({ metric: '  events per transaction (mean)', value: String(run.eventsPerCommit) });
+  }
+  out.result(report, () =>
+    out.table(
+      ['metric', 'throughput', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', 'ratio'],
+      rows.map((x) => [x.metric, x.value, x.p50, x.p95, x.p99, x.errors, x.ratio]),
+    ),
+  );
 }
 
 /**

@@ -13,7 +13,7 @@ export function registerMigrate(program: Command, out: CliOutput): void {
     )
     .option(
       '--partitions <n>',
-      `partitions of a new log (1-${MAX_PARTITIONS}); fixed once the log has events`,
+      `partitions of a new log (1-${MAX_PARTITIONS}; default AGENTOS_PARTITIONS); fixed once the log has events`,
       (v: string) => {
         const n = Number(v);
         if (!Number.isInteger(n) || n < 1 || n > MAX_PARTITIONS) {
@@ -24,6 +24,14 @@ export function registerMigrate(program: Command, out: CliOutput): void {
     )
     .action(async (o: { partitions?: number }) => {
       const c = loadConfig('cli');
+      const fromEnv = process.env.AGENTOS_PARTITIONS;
+      if (o.partitions === undefined && fromEnv) {
+        const n = Number(fromEnv);
+        if (!Number.isInteger(n) || n < 1 || n > MAX_PARTITIONS) {
+          throw new Error(`AGENTOS_PARTITIONS must be a whole number from 1 to ${MAX_PARTITIONS}`);
+        }
+        o.partitions = n;
+      }
       const { layout, applied } = await migrateLog({
         pgUrl: c.pgUrl,
         pgSchema: c.pgSchema,

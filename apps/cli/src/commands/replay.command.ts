@@ -1,17 +1,23 @@
 import type { Command } from 'commander';
 import { withSession } from '../nats-session.js';
 import type { CliOutput } from '../output.js';
-import { agentAt, diffAgent, type AgentAt } from '../replay/agent-at.js';
+import { agentAt, diffAgent, type AgentAt, type LogPoint } from '../replay/agent-at.js';
 
-function point(v: string): { position?: number; time?: string } {
+/**
+ * `42` (a position in the agent's partition), `3:42` (a position in partition 3; in another
+ * partition than the agent's, its place in the merged order of the log), or an ISO 8601 time.
+ */
+function point(v: string): LogPoint {
   if (/^\d+$/.test(v)) return { position: Number(v) };
+  const m = /^(\d{1,3}):(\d+)$/.exec(v);
+  if (m) return { partition: Number(m[1]), position: Number(m[2]) };
   if (Number.isNaN(Date.parse(v))) throw new Error(`'${v}' is neither a position nor a time (ISO 8601)`);
   return { time: new Date(v).toISOString() };
 }
 
 function print(out: CliOutput, a: AgentAt): void {
   process.stdout.write(
-    `agent ${a.agentId} (role ${a.role}) at position ${a.position} (${a.recordedAt}): ${a.state}` +
+    `agent ${a.agentId} (role ${a.role}) at position ${a.partition !== undefined ? `${a.partition}:` : ''}${a.position} (${a.recordedAt}): ${a.state}` +
       `${a.terminatedBy ? ` by ${a.terminatedBy}` : ''}${a.exitCode !== null ? `, exit code ${a.exitCode}` : ''}, stream version ${a.version}\n`,
   );
   process.stdout.write(
@@ -48,7 +54,7 @@ export function registerReplay(program: Command, out: CliOutput): void {
     .command('replay')
     .description("time travel: rebuild an agent's exact state at a position or time from the log")
     .requiredOption('--agent <agentId>', 'the agent')
-    .requiredOption('--at <position|time>', 'a log position or an ISO 8601 time')
+    .requiredOption('--at <position|time>', 'a log position (p:n with several partitions) or an ISO 8601 time')
     .action(async (o: { agent: string; at: string }) => {
       const a = await withSession((s) => agentAt(s, o.agent, point(o.at)));
       out.result(a, () => print(out, a));

@@ -18,6 +18,8 @@ export class AgentFold {
   readonly agents = new Map<string, ReplayedAgent>();
   /** Position of each agent's first folded event, in the same order (to merge folds of disjoint shares). */
   readonly createdAt: number[] = [];
+  /** When each was recorded (null unless the source carries times), in the same order (to merge partitions). */
+  readonly createdTime: (string | null)[] = [];
 
   /** Folds one event; returns the agent it belongs to (undefined before its stream's AgentCreated). */
   apply(e: LogEvent): ReplayedAgent | undefined {
@@ -28,6 +30,7 @@ export class AgentFold {
       const created: ReplayedAgent = { kernel, vfs: emptyVfsState() };
       this.agents.set(e.streamId, created);
       this.createdAt.push(e.position);
+      this.createdTime.push(e.recordedAt);
       applyVfsEvent(created.vfs, e);
       return created;
     }

@@ -34,6 +34,8 @@ export function workerConnection(pool: pg.Pool): WorkerConnection | null {
 
 export interface ParallelReplayResult extends ReplayStats {
   agents: Map<string, ReplayedAgent>;
+  /** Each agent's creation position and time (null unless the range reads times), in the map's order. */
+  created: { position: number; time: string | null }[];
 }
 
 /**
@@ -71,7 +73,9 @@ export async function replayInParallel(
   const all = shares.flatMap((s) => s.agents);
   all.sort((a, b) => a[1] - b[1]);
   const agents = new Map<string, ReplayedAgent>();
-  for (const [streamId, , a] of all) {
+  const created: ParallelReplayResult['created'] = [];
+  for (const [streamId, position, a, time] of all) {
+    created.push({ position, time });
     for (const f of a.vfs.files.values()) {
       // structured clone turns a Buffer into a plain Uint8Array: make it a Buffer again (no copy)
       if (!Buffer.isBuffer(f.content)) {
@@ -83,6 +87,7 @@ export async function replayInParallel(
   }
   return {
     agents,
+    created,
     events: shares.reduce((n, s) => n + s.events, 0),
     lastPosition: Math.max(0, ...shares.map((s) => s.lastPosition)),
   };

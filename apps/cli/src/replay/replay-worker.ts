@@ -18,7 +18,7 @@ export interface ReplayWorkerData {
 
 /** What a worker posts back once: its share folded, agents in creation order. */
 export interface ReplayWorkerResult {
-  agents: [streamId: string, createdAt: number, agent: ReplayedAgent][];
+  agents: [streamId: string, createdAt: number, agent: ReplayedAgent, createdTime: string | null][];
   events: number;
   lastPosition: number;
 }
@@ -45,7 +45,10 @@ try {
   const stats = await replayEvents({ pool, ...range }, (e) => fold.apply(e));
   const agents: ReplayWorkerResult['agents'] = [];
   let i = 0;
-  for (const [streamId, a] of fold.agents) agents.push([streamId, fold.createdAt[i++], a]);
+  for (const [streamId, a] of fold.agents) {
+    agents.push([streamId, fold.createdAt[i], a, fold.createdTime[i]]);
+    i += 1;
+  }
   parentPort!.postMessage({
     agents,
     events: stats.events,

@@ -6,11 +6,12 @@ import {
   ErrorCode,
   EventTypes,
   POLICY_STREAM,
+  formatPosition,
   ProtocolError,
   type PolicyActivatedV1,
   type PolicyAppliedV1,
 } from '#contracts';
-import { PgEventReader, StreamStateCache, type NewEvent } from '#event-store';
+import { PartitionedLog, PgEventReader, StreamStateCache, type NewEvent } from '#event-store';
 import {
   activePolicy,
   diffPolicies,
@@ -53,6 +54,7 @@ export class PolicyStore {
 
   constructor(
     reader: PgEventReader,
+    private readonly log: PartitionedLog,
     feed: CommittedEventsFeed,
     private readonly commands: StreamCommandHandler,
     @Inject(AGENTOS_CONFIG) private readonly config: AgentOsConfig,
@@ -173,7 +175,7 @@ export class PolicyStore {
               version: d.version,
               hash: d.hash,
               activation: committed![0].streamVersion,
-              position: String(committed![0].position),
+              position: formatPosition(committed![0].partition ?? 0, committed![0].position, this.log.partitions),
             }),
           };
         },

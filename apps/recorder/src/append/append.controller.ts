@@ -14,6 +14,7 @@ import {
   type RecorderAppendRequest,
 } from '#contracts';
 import { validateAppendRequest } from '#event-store';
+import { NatsRpcClient, ServiceUnavailableError } from '#messaging';
 import { AGENTOS_CONFIG, ApiErrorFilter, parseJsonBody, toApiError } from '#runtime';
 import { EventSchemaCheck } from './event-schema-check.js';
 import { PartitionWriters } from './partition-writers.js';
@@ -43,13 +44,14 @@ export class AppendController {
 
   constructor(
     private readonly writers: PartitionWriters,
+    private readonly rpc: NatsRpcClient,
     @Inject(AGENTOS_CONFIG) config: AgentOsConfig,
   ) {
     this.schemas = new EventSchemaCheck(maxEventBytes(config.limits));
   }
 
   @MessagePattern(Subjects.recorderAppend, { queue: 'recorder' })
-  append(@Payload() raw: Uint8Array): Promise<RecorderAppendReply> {
+  async append(@Payload() raw: Uint8Array): Promise<RecorderAppendReply> {
     // NATS's max_payload bounds the body; each event is bounded by the schema check
     const body = parseJsonBody(raw, Number.MAX_SAFE_INTEGER) as unknown as RecorderAppendRequest;
     const problem = validateAppendRequest(body) ?? this.schemas.check(body);
@@ -80,6 +82,12 @@ export class AppendController {
     });
     await Promise.all(
       [...byPartition].map(async ([partition, group]) => {
+        if (!this.writers.owns(partition)) {
+          // a batch for another recorder's partition (a client that batched across partitions)
+          const forwarded = await this.forward(partition, group.requests, body.deadline);
+          forwarded.forEach((o, k) => (outcomes[group.at[k]] = o));
+          return;
+        }
         const settled = await Promise.allSettled(this.writers.submitAll(partition, group.requests, body.deadline));
         settled.forEach((s, k) => {
           outcomes[group.at[k]] = s.status === 'fulfilled' ? s.value : toApiError(s.reason);
@@ -87,6 +95,32 @@ export class AppendController {
       }),
     );
     return { outcomes };
+  }
+
+  /**
+   * Requests of a partition another recorder writes, sent to its owner's batch subject. No answer
+   * (a lost reply) means the outcome is unknown: the caller settles it by its ids, as always.
+   */
+  private async forward(
+    partition: number,
+    requests: RecorderAppendRequest[],
+    deadline?: number,
+  ): Promise<RecorderAppendReply[]> {
+    try {
+      const reply = await this.rpc.request<RecorderAppendBatchReply>(
+        Subjects.recorderAppendBatch(partition),
+        { requests, ...(deadline !== undefined ? { deadline } : {}) },
+        FORWARD_TIMEOUT_MS,
+      );
+      return requests.map((_, i) => reply.outcomes?.[i] ?? unknownOutcome(partition));
+    } catch (err) {
+      const lost = !(err instanceof ServiceUnavailableError) || err.maybeDelivered;
+      return requests.map(() =>
+        lost
+          ? unknownOutcome(partition)
+          : { error: { code: ErrorCode.UNAVAILABLE, message: `no recorder writes partition ${partition}` } },
+      );
+    }
   }
 }
 
@@ -115,4 +149,17 @@ function parseBatchBody(raw: Uint8Array): RecorderAppendBatchRequest {
     throw new ProtocolError(ErrorCode.INVALID_REQUEST, 'deadline must be a number (epoch ms)');
   }
   return b as RecorderAppendBatchRequest;
+}
+
+/** How long a forwarded batch may take (the owner commits within its own deadlines). */
+const FORWARD_TIMEOUT_MS = 10_000;
+
+function unknownOutcome(partition: number): RecorderAppendReply {
+  return {
+    error: {
+      code: ErrorCode.UNAVAILABLE,
+      message: `the recorder of partition ${partition} did not answer`,
+      outcomeUnknown: true,
+    },
+  };
 }

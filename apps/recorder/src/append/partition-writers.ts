@@ -1,9 +1,10 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
 import type pino from 'pino';
 import type { RecorderAppendRequest } from '#contracts';
-import { PartitionedLog, PgEventAppender, type AppendOutcome } from '#event-store';
+import { EventStoreUnavailableError, PartitionedLog, PgEventAppender, type AppendOutcome } from '#event-store';
 import { Metrics } from '#observability';
-import { ROOT_LOGGER } from '#runtime';
+import type { AgentOsConfig } from '#config';
+import { AGENTOS_CONFIG, ROOT_LOGGER } from '#runtime';
 import { CommittedEventsPublisher } from './committed-events.publisher.js';
 import {
   GROUP_COMMIT_SETTINGS,
@@ -25,10 +26,12 @@ export const APPEND_STATEMENT_TIMEOUT_MS = 5000;
  */
 @Injectable()
 export class PartitionWriters implements OnModuleDestroy, OnApplicationShutdown {
-  private readonly queues: GroupCommitQueue[];
+  /** A queue per partition this recorder writes (all, unless AGENTOS_RECORDER_PARTITIONS says fewer). */
+  private readonly queues: (GroupCommitQueue | null)[];
 
   constructor(
     @Inject(WRITER_LOG) private readonly writers: PartitionedLog,
+    @Inject(AGENTOS_CONFIG) config: AgentOsConfig,
     feed: CommittedEventsPublisher,
     @Inject(GROUP_COMMIT_SETTINGS) settings: GroupCommitSettings,
     @Inject(Metrics) metrics: Metrics,
@@ -100,17 +103,28 @@ export class PartitionWriters implements OnModuleDestroy, OnApplicationShutdown 
     return at?.p ?? 0;
   }
 
+  /** Whether this recorder writes a partition (else its owner does: forward there). */
+  owns(partition: number): boolean {
+    return this.queues[partition] != null;
+  }
+
   submit(partition: number, request: RecorderAppendRequest): Promise<AppendOutcome> {
-    return this.queues[partition].submit(request);
+    return this.queue(partition).submit(request);
   }
 
   submitAll(partition: number, requests: RecorderAppendRequest[], deadline?: number): Promise<AppendOutcome>[] {
-    return this.queues[partition].submitAll(requests, deadline);
+    return this.queue(partition).submitAll(requests, deadline);
   }
 
   /** Waits until everything queued has been committed or refused, in every partition. */
   async flush(): Promise<void> {
-    await Promise.all(this.queues.map((q) => q.flush()));
+    await Promise.all(this.queues.map((q) => q?.flush()));
+  }
+
+  private queue(partition: number): GroupCommitQueue {
+    const q = this.queues[partition];
+    if (!q) throw new EventStoreUnavailableError(`this recorder does not write partition ${partition}`);
+    return q;
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -2,7 +2,15 @@ import { Controller, Inject, UseFilters } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import type pg from 'pg';
 import { ErrorCode, ProtocolError, Subjects, type RecorderHeadReply as HeadReply } from '#contracts';
-import { PartitionedLog, PgEventReader, eventPageJson, verifyChain, type VerifyReport } from '#event-store';
+import {
+  PartitionedLog,
+  PgEventReader,
+  eventPageJson,
+  verifyChain,
+  verifyLog,
+  type LogVerifyReport,
+  type VerifyReport,
+} from '#event-store';
 import { RawJson } from '#messaging';
 import { Readiness } from '#observability';
 import { ApiErrorFilter, JsonBodyPipe, PG_POOL, protocolValidationPipe } from '#runtime';
@@ -47,9 +55,27 @@ export class QueryController {
     return { ...heads[partition], partitions: this.log.partitions, heads };
   }
 
+  /**
+   * Recomputes hash chains: with one partition, the log's (as always); with `partition`, that
+   * partition's, naming it; with several and none asked, every partition's (`{ok, checked,
+   * partitions: [report with partition]}`), `from`/`to` then bounding each partition's positions.
+   */
   @MessagePattern(Subjects.recorderVerify, { queue: 'recorder' })
-  verify(@Payload(JsonBodyPipe, protocolValidationPipe()) q: VerifyDto): Promise<VerifyReport> {
-    return verifyChain(this.pool, { from: q.from, to: q.to });
+  async verify(@Payload(JsonBodyPipe, protocolValidationPipe()) q: VerifyDto): Promise<VerifyReport | LogVerifyReport> {
+    if (this.log.partitions === 1) {
+      this.partition(q.partition);
+      return verifyChain(this.pool, { from: q.from, to: q.to });
+    }
+    if (q.partition !== undefined) {
+      const partition = this.partition(q.partition);
+      return verifyChain(this.log.pool(partition), {
+        from: q.from,
+        to: q.to,
+        partition,
+        partitions: this.log.partitions,
+      });
+    }
+    return verifyLog(this.log, { from: q.from, to: q.to });
   }
 
   private partition(p: number | undefined): number {

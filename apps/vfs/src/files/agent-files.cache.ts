@@ -64,7 +64,8 @@ export type Prepared = { ok: true; state: VfsState; base: FilesBase } | { ok: fa
 @Injectable()
 export class AgentFilesCache {
   private readonly entries = new Map<string, Entry>();
-  private readonly loading = new Map<string, Promise<Entry>>();
+  /** Per agent, the tail of the work on its entry: one catch-up or decision at a time. */
+  private readonly queues = new Map<string, Promise<unknown>>();
   private readonly snapshots: PgSnapshotStore<{ state: VfsState; eventId: string | null }> | null;
   private totalBytes = 0;
 
@@ -89,8 +90,24 @@ export class AgentFilesCache {
     return this.totalBytes;
   }
 
+  /**
+   * Runs `fn` on the agent's files as of `base` (or `stale`), with no other work on this agent's
+   * entry in between: catching up changes the entry in place, so two requests for one agent (from
+   * two kernels) must never interleave, or an event could be applied twice.
+   */
+  use<T>(agentId: string, base: FilesBase, fn: (p: Prepared) => T): Promise<T> {
+    const before = this.queues.get(agentId) ?? Promise.resolve();
+    const run = before.catch(() => undefined).then(async () => fn(await this.prepare(agentId, base)));
+    const tail = run.catch(() => undefined);
+    this.queues.set(agentId, tail);
+    void tail.then(() => {
+      if (this.queues.get(agentId) === tail) this.queues.delete(agentId);
+    });
+    return run;
+  }
+
   /** The agent's files as of `base`, or `stale` when this service knows later files than the kernel does. */
-  async prepare(agentId: string, base: FilesBase): Promise<Prepared> {
+  private async prepare(agentId: string, base: FilesBase): Promise<Prepared> {
     let e = this.entries.get(agentId);
     if (e) this.touch(agentId, e);
     if (!e || e.base.version < base.version) e = await this.catchUp(agentId, e, base);
@@ -129,21 +146,9 @@ export class AgentFilesCache {
         return current;
       }
     }
-    const running = this.loading.get(agentId);
-    if (running) {
-      await running.catch(() => undefined);
-      const e = this.entries.get(agentId);
-      if (e && e.base.version >= base.version) return e;
-    }
-    const load = this.loadFromLog(agentId, this.entries.get(agentId), base);
-    this.loading.set(agentId, load);
-    try {
-      const e = await load;
-      this.put(agentId, e);
-      return e;
-    } finally {
-      this.loading.delete(agentId);
-    }
+    const e = await this.loadFromLog(agentId, this.entries.get(agentId), base);
+    this.put(agentId, e);
+    return e;
   }
 
   private async loadFromLog(agentId: string, current: Entry | undefined, base: FilesBase): Promise<Entry> {

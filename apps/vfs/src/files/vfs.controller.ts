@@ -14,7 +14,7 @@ import {
 } from '#contracts';
 import { ApiErrorFilter, JsonBodyPipe, parseJsonBody } from '#runtime';
 import { describeVfs, executeVfsSyscall, vfsDigest, type VfsLimits } from '#vfs-core';
-import { AgentFilesCache } from './agent-files.cache.js';
+import { AgentFilesCache, type Prepared } from './agent-files.cache.js';
 
 export const VFS_LIMITS = Symbol('VFS_LIMITS');
 
@@ -48,42 +48,49 @@ export class VfsController {
     if (typeof agentId !== 'string' || !AGENT_ID_PATTERN.test(agentId) || !isBase(body.base)) {
       throw new ProtocolError(ErrorCode.INVALID_REQUEST, 'invalid request: {agentId, base: {version, eventId}}');
     }
-    const p = await this.files.prepare(agentId, body.base);
-    if (!p.ok) throw new ProtocolError(ErrorCode.UNAVAILABLE, `the VFS knows later files (${p.stale.version}); reload`);
-    return { agentId, base: p.base, digest: vfsDigest(p.state), ...describeVfs(p.state) };
+    const p = await this.files.use(agentId, body.base, (p) =>
+      p.ok ? { agentId, base: p.base, digest: vfsDigest(p.state), ...describeVfs(p.state) } : p,
+    );
+    if ('stale' in p)
+      throw new ProtocolError(ErrorCode.UNAVAILABLE, `the VFS knows later files (${p.stale.version}); reload`);
+    return p;
   }
 
   private async one(raw: unknown): Promise<VfsItemResult> {
     const item = asItem(raw);
     if (!item) return { error: { code: ErrorCode.INVALID_REQUEST, message: 'not a file syscall item' } };
     try {
-      const p = await this.files.prepare(item.agentId, item.base);
-      if (!p.ok) return { status: 'stale', base: p.stale };
-      const o = executeVfsSyscall(p.state, item.syscall, item.args, item.at, this.limits);
-      if (!o.ok) {
-        return {
-          status: 'ok',
-          result: { success: false, returnValue: null, errorCode: o.code, errorMessage: o.message },
-        };
-      }
-      if (o.effect) {
-        this.files.decided(item.agentId, item.eventId, {
-          base: p.base,
-          version: item.version,
-          effect: o.effect,
-          args: item.args,
-          at: item.at,
-        });
-      }
-      return {
-        status: 'ok',
-        result: { success: true, returnValue: o.returnValue ?? null, errorCode: null, errorMessage: null },
-        ...(o.effect ? { effect: o.effect } : {}),
-        ...(o.returned ? { returned: o.returned } : {}),
-      };
+      return await this.files.use(item.agentId, item.base, (p) => this.decide(item, p));
     } catch (err) {
       return { error: { code: ErrorCode.UNAVAILABLE, message: `VFS: ${(err as Error).message}` } };
     }
+  }
+
+  /** Decides one file syscall on the files as of its base (under the agent's turn in the cache). */
+  private decide(item: VfsExecuteItem, p: Prepared): VfsItemResult {
+    if (!p.ok) return { status: 'stale', base: p.stale };
+    const o = executeVfsSyscall(p.state, item.syscall, item.args, item.at, this.limits);
+    if (!o.ok) {
+      return {
+        status: 'ok',
+        result: { success: false, returnValue: null, errorCode: o.code, errorMessage: o.message },
+      };
+    }
+    if (o.effect) {
+      this.files.decided(item.agentId, item.eventId, {
+        base: p.base,
+        version: item.version,
+        effect: o.effect,
+        args: item.args,
+        at: item.at,
+      });
+    }
+    return {
+      status: 'ok',
+      result: { success: true, returnValue: o.returnValue ?? null, errorCode: null, errorMessage: null },
+      ...(o.effect ? { effect: o.effect } : {}),
+      ...(o.returned ? { returned: o.returned } : {}),
+    };
   }
 }
 
